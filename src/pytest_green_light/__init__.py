@@ -1,0 +1,38 @@
+"""pytest-green-light: one event loop per pytest worker, and greenlet context for
+SQLAlchemy's asyncio extension, with and without pytest-xdist."""
+
+from __future__ import annotations
+
+import os
+import threading
+
+from pytest_green_light.lifecycle import active, get_or_create_event_loop
+
+__version__ = "1.0.0"
+
+__all__ = [
+    "__version__",
+    "get_or_create_event_loop",
+    "is_parallel_execution",
+    "is_worker_main_thread",
+]
+
+
+def is_parallel_execution() -> bool:
+    """True when this process is a pytest-xdist worker."""
+    lifecycle = active()
+    if lifecycle is not None:
+        return lifecycle.is_xdist_worker
+    return bool(os.environ.get("PYTEST_XDIST_WORKER"))
+
+
+def is_worker_main_thread() -> bool:
+    """True on the thread that runs this worker's tests.
+
+    That is the main thread, except with pytest-xdist 3.5 and some execnet specs,
+    where tests run in a thread such as ``Dummy-1``.
+    """
+    lifecycle = active()
+    if lifecycle is not None:
+        return lifecycle.worker.on_worker_thread()
+    return threading.current_thread() is threading.main_thread()

@@ -1,0 +1,76 @@
+"""Greenlet context: the start-up check, and diagnostics for ``MissingGreenlet``."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from importlib.metadata import PackageNotFoundError, version
+
+import pytest
+
+GREENLET_MISSING = """\
+pytest-green-light cannot establish greenlet context: {reason}.
+SQLAlchemy's asyncio extension (AsyncEngine, AsyncSession) runs on greenlets, so every \
+async database test in this session would fail with the same error.
+SQLAlchemy 2.1 no longer installs greenlet; install it next to SQLAlchemy: \
+pip install greenlet   (or: pip install "sqlalchemy[asyncio]")"""
+
+
+def verify_greenlet(loop: asyncio.AbstractEventLoop) -> None:
+    """Switch into a greenlet from a coroutine on ``loop`` and back, once.
+
+    This is what SQLAlchemy's ``greenlet_spawn`` does for every database call; doing it
+    with greenlet itself keeps SQLAlchemy's import (hundreds of milliseconds) out of
+    every worker's start-up.
+    """
+    try:
+        import greenlet
+    except ImportError as exc:
+        raise pytest.UsageError(GREENLET_MISSING.format(reason=exc)) from exc
+
+    async def round_trip() -> bool:
+        return bool(greenlet.greenlet(lambda: True).switch())
+
+    try:
+        ok = loop.run_until_complete(round_trip())
+    except Exception as exc:  # a broken build raises anything
+        raise pytest.UsageError(
+            GREENLET_MISSING.format(reason=f"switching into a greenlet failed: {exc!r}")
+        ) from exc
+    if not ok:
+        raise pytest.UsageError(
+            GREENLET_MISSING.format(reason="a greenlet switch returned no result")
+        )
+
+
+def _installed(distribution: str) -> str:
+    try:
+        return version(distribution)
+    except PackageNotFoundError:
+        return "not installed"
+
+
+def missing_greenlet_report(loop_scope: str, driver: str) -> str:
+    """The section added to a report whose test failed with ``MissingGreenlet``."""
+    versions = ", ".join(
+        f"{name} {_installed(name)}"
+        for name in ("sqlalchemy", "greenlet", "pytest-asyncio", "pytest-xdist")
+    )
+    return (
+        "SQLAlchemy raised MissingGreenlet: code that needs database IO ran outside "
+        "greenlet_spawn() (an AsyncSession call that was not awaited, or a lazy load / "
+        "expired attribute read in sync code).\n"
+        f"Environment: Python {sys.version.split()[0]}, {versions}; "
+        f"pytest-green-light loop scope {loop_scope}, async tests driven by {driver}.\n"
+        "Fixes: load relationships eagerly (selectinload / joinedload), read them with "
+        "`await obj.awaitable_attrs.name` (AsyncAttrs), run sync code with "
+        "`await session.run_sync(fn)`, or refresh expired objects with "
+        "`await session.refresh(obj)`."
+    )
+
+
+def is_missing_greenlet(exc: BaseException) -> bool:
+    """True for SQLAlchemy's MissingGreenlet, without importing SQLAlchemy."""
+    exc_module = sys.modules.get("sqlalchemy.exc")
+    missing = getattr(exc_module, "MissingGreenlet", None)
+    return missing is not None and isinstance(exc, missing)

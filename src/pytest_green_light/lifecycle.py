@@ -1,0 +1,180 @@
+"""One worker's session: its loop from start to finish and each test's turn on it."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import warnings
+from collections.abc import Generator
+from typing import Any
+
+import pytest
+
+from pytest_green_light.greenlet import verify_greenlet
+from pytest_green_light.settings import LoopScope, Settings
+from pytest_green_light.tasks import (
+    TaskLedger,
+    cancel_and_wait,
+    current_ledger,
+    describe,
+)
+from pytest_green_light.worker import WorkerLoop, current_loop
+
+log = logging.getLogger("pytest_green_light")
+
+LOOP_SCOPE_KEY = pytest.StashKey[LoopScope]()
+"""Set on items whose ``green_light(loop_scope=...)`` marker differs from the default."""
+
+
+class GreenLightWarning(pytest.PytestWarning):
+    """Something pytest-green-light did on the user's behalf that they should know."""
+
+
+def _task_list(tasks: list[asyncio.Task[Any]]) -> str:
+    return ", ".join(describe(task) for task in tasks)
+
+
+class WorkerLifecycle:
+    """Owns the worker loop of one worker session and hands each test its loop."""
+
+    def __init__(self, settings: Settings, *, is_xdist_worker: bool) -> None:
+        self.settings = settings
+        self.is_xdist_worker = is_xdist_worker
+        self.worker = WorkerLoop()
+        self._test_loop: asyncio.AbstractEventLoop | None = None
+        # Tasks tests left running on purpose (leaked_tasks = warn|ignore), by owner.
+        self._kept: dict[asyncio.Task[Any], str] = {}
+
+    # -- session ---------------------------------------------------------------
+
+    def start(self) -> None:
+        verify_greenlet(self.worker.start())
+
+    def finish(self) -> None:
+        self.worker.close(self._report_session_leftovers)
+        self._kept.clear()
+
+    def _report_session_leftovers(self, tasks: list[asyncio.Task[Any]]) -> None:
+        by_tests = [t for t in tasks if t in self._kept]
+        others = [t for t in tasks if t not in self._kept]
+        lines = [f"{describe(t)}, left running by {self._kept[t]}" for t in by_tests]
+        lines += [f"{describe(t)}, started outside any test" for t in others]
+        warnings.warn(
+            GreenLightWarning(
+                f"pytest-green-light cancelled {len(tasks)} task(s) still pending when "
+                "the worker session ended:\n  " + "\n  ".join(lines)
+            ),
+            stacklevel=1,
+        )
+
+    # -- loops -----------------------------------------------------------------
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        """The loop the running test (or sync code between tests) should use."""
+        return self._test_loop or self.worker.loop
+
+    def loop_scope_for(self, item: pytest.Item) -> LoopScope:
+        return item.stash.get(LOOP_SCOPE_KEY, self.settings.loop_scope)
+
+    # -- one test --------------------------------------------------------------
+
+    def run_test(self, item: pytest.Item) -> Generator[None, None, None]:
+        """The body of ``ensure_greenlet_context``: set up, yield to the test, clean up."""
+        if self.loop_scope_for(item) == "function":
+            yield from self._on_fresh_loop()
+        else:
+            yield from self._on_worker_loop(item)
+
+    def _on_fresh_loop(self) -> Generator[None, None, None]:
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        self._test_loop = loop
+        try:
+            yield
+        finally:
+            self._test_loop = None
+            try:
+                cancel_and_wait(loop, asyncio.all_tasks(loop))
+                loop.run_until_complete(loop.shutdown_asyncgens())
+                loop.run_until_complete(loop.shutdown_default_executor())
+            finally:
+                loop.close()
+                self.worker.ensure_current()
+
+    def _on_worker_loop(self, item: pytest.Item) -> Generator[None, None, None]:
+        loop = self.worker.ensure_current()
+        ledger = TaskLedger(item.nodeid)
+        token = current_ledger.set(ledger)
+        try:
+            yield
+        finally:
+            current_ledger.reset(token)
+            leftovers = ledger.pending()
+            if leftovers and not loop.is_closed():
+                self._handle_test_leftovers(item, loop, leftovers)
+
+    def _handle_test_leftovers(
+        self,
+        item: pytest.Item,
+        loop: asyncio.AbstractEventLoop,
+        tasks: list[asyncio.Task[Any]],
+    ) -> None:
+        policy = self.settings.leaked_tasks
+        if policy == "cancel":
+            cancel_and_wait(loop, tasks)
+            item.warn(
+                GreenLightWarning(
+                    f"{item.nodeid} left {len(tasks)} task(s) running on the shared "
+                    f"worker loop; pytest-green-light cancelled them: {_task_list(tasks)}. "
+                    "Await or cancel them in the test, or set "
+                    "green_light_leaked_tasks = warn|ignore to keep them."
+                )
+            )
+            return
+        self._kept.update((task, item.nodeid) for task in tasks)
+        if policy == "warn":
+            item.warn(
+                GreenLightWarning(
+                    f"{item.nodeid} left {len(tasks)} task(s) running on the shared "
+                    f"worker loop: {_task_list(tasks)}. They keep running into the "
+                    "following tests (green_light_leaked_tasks = warn)."
+                )
+            )
+
+
+# The worker sessions running in this process, innermost last (pytester runs nest).
+_active: list[WorkerLifecycle] = []
+
+
+def activate(lifecycle: WorkerLifecycle) -> None:
+    _active.append(lifecycle)
+
+
+def deactivate(lifecycle: WorkerLifecycle) -> None:
+    if lifecycle in _active:
+        _active.remove(lifecycle)
+
+
+def active() -> WorkerLifecycle | None:
+    return _active[-1] if _active else None
+
+
+def get_or_create_event_loop() -> asyncio.AbstractEventLoop:
+    """The loop to use from here, never raising for lack of one.
+
+    Inside a running loop: that loop. In a worker's test thread: the worker loop (or the
+    running test's own loop). Elsewhere: the thread's current loop, or a new one made
+    current.
+    """
+    running = asyncio._get_running_loop()
+    if running is not None:
+        return running
+    lifecycle = active()
+    if lifecycle is not None and lifecycle.worker.on_worker_thread():
+        return lifecycle.loop
+    loop = current_loop()
+    if loop is None or loop.is_closed():
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+    return loop

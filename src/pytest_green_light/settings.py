@@ -1,0 +1,120 @@
+"""Command-line options, ini keys and the frozen settings object built from them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, cast
+
+import pytest
+
+LoopScope = Literal["session", "function"]
+LeakedTasks = Literal["cancel", "warn", "ignore"]
+
+LOOP_SCOPES: tuple[LoopScope, ...] = ("session", "function")
+LEAKED_TASKS: tuple[LeakedTasks, ...] = ("cancel", "warn", "ignore")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the plugin reads from the command line and ini file, validated."""
+
+    loop_scope: LoopScope
+    autouse: bool
+    debug: bool
+    leaked_tasks: LeakedTasks
+
+
+SETTINGS_KEY = pytest.StashKey[Settings]()
+
+
+def add_options(parser: pytest.Parser) -> None:
+    group = parser.getgroup("green-light", "pytest-green-light")
+    group.addoption(
+        "--green-light-loop-scope",
+        dest="green_light_loop_scope",
+        default=None,
+        metavar="SCOPE",
+        help="Event loop scope: 'session' (one loop per worker, the default) or "
+        "'function' (a fresh loop for every test). Overrides green_light_loop_scope.",
+    )
+    group.addoption(
+        "--green-light-autouse",
+        dest="green_light_autouse",
+        action="store_true",
+        default=None,
+        help="Manage the event loop and greenlet context for every test (default).",
+    )
+    group.addoption(
+        "--green-light-no-autouse",
+        dest="green_light_autouse",
+        action="store_false",
+        help="Make the plugin inert apart from its markers and requested fixtures.",
+    )
+    group.addoption(
+        "--green-light-debug",
+        dest="green_light_debug",
+        action="store_true",
+        default=None,
+        help="Log lifecycle events to the 'pytest_green_light' logger at DEBUG level.",
+    )
+    parser.addini(
+        "green_light_loop_scope",
+        help="Event loop scope: session (default) or function.",
+        default="session",
+    )
+    parser.addini(
+        "green_light_autouse",
+        help="Manage the event loop and greenlet context for every test (default true).",
+        type="bool",
+        default=True,
+    )
+    parser.addini(
+        "green_light_debug",
+        help="Log lifecycle events to the 'pytest_green_light' logger.",
+        type="bool",
+        default=False,
+    )
+    parser.addini(
+        "green_light_leaked_tasks",
+        help="What happens to tasks a test leaves running on a shared loop: "
+        "cancel (default, with a warning), warn or ignore.",
+        default="cancel",
+    )
+
+
+def _choice(
+    config: pytest.Config, ini: str, valid: tuple[str, ...], option: str = ""
+) -> str:
+    """The CLI value when one was given (and only then), else the ini value; validated."""
+    cli_value: str | None = (
+        config.getoption(option.lstrip("-").replace("-", "_")) if option else None
+    )
+    value, source = (
+        (cli_value, option) if cli_value is not None else (config.getini(ini), ini)
+    )
+    if value not in valid:
+        raise pytest.UsageError(
+            f"{value!r} is not a valid value for {source}. "
+            f"Valid values are: {', '.join(valid)}."
+        )
+    return cast(str, value)
+
+
+def _flag(config: pytest.Config, ini: str) -> bool:
+    """The CLI flag when one was given, else the ini value (the dest equals the ini key)."""
+    cli_value: bool | None = config.getoption(ini)
+    return bool(config.getini(ini)) if cli_value is None else cli_value
+
+
+def read_settings(config: pytest.Config) -> Settings:
+    """Read and validate the plugin's settings; a bad value is a usage error."""
+    loop_scope = _choice(
+        config, "green_light_loop_scope", LOOP_SCOPES, "--green-light-loop-scope"
+    )
+    leaked_tasks = _choice(config, "green_light_leaked_tasks", LEAKED_TASKS)
+    return Settings(
+        loop_scope=cast(LoopScope, loop_scope),
+        autouse=_flag(config, "green_light_autouse"),
+        debug=_flag(config, "green_light_debug"),
+        leaked_tasks=cast(LeakedTasks, leaked_tasks),
+    )

@@ -1,0 +1,73 @@
+"""Which test started which task, and what to do with tasks left running.
+
+On a loop shared by a whole worker session, a task a test forgot (a background logger,
+a poller) would otherwise run on into the next test. Tasks are attributed through a
+context variable: a task inherits the context it was created in, so every task a test,
+its function-scoped fixtures or their tasks start lands in that test's ledger, while
+tasks of higher-scoped fixtures (set up outside the ledger) do not.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+from collections.abc import Coroutine, Generator, Iterable
+from typing import Any
+
+
+class TaskLedger:
+    """The tasks created while one test (or one fixture) owned the context."""
+
+    __slots__ = ("owner", "tasks")
+
+    def __init__(self, owner: str) -> None:
+        self.owner = owner
+        self.tasks: list[asyncio.Task[Any]] = []
+
+    def pending(self) -> list[asyncio.Task[Any]]:
+        return [task for task in self.tasks if not task.done()]
+
+
+current_ledger: contextvars.ContextVar[TaskLedger | None] = contextvars.ContextVar(
+    "pytest_green_light_task_ledger", default=None
+)
+
+
+def recording_task_factory(
+    loop: asyncio.AbstractEventLoop,
+    coro: Coroutine[Any, Any, Any] | Generator[Any, None, Any],
+    **kwargs: Any,
+) -> asyncio.Task[Any]:
+    """A loop task factory that writes each new task into the creator's ledger."""
+    task: asyncio.Task[Any] = asyncio.Task(coro, loop=loop, **kwargs)
+    ledger = current_ledger.get()
+    if ledger is not None:
+        ledger.tasks.append(task)
+    return task
+
+
+def describe(task: asyncio.Task[Any]) -> str:
+    coro = task.get_coro()
+    where = getattr(coro, "__qualname__", None) or repr(coro)
+    return f"{task.get_name()} ({where})"
+
+
+def cancel_and_wait(
+    loop: asyncio.AbstractEventLoop, tasks: Iterable[asyncio.Task[Any]]
+) -> None:
+    """Cancel tasks and run the loop until they are done, as asyncio.run() does."""
+    tasks = list(tasks)
+    if not tasks:
+        return
+    for task in tasks:
+        task.cancel()
+    loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
+    for task in tasks:
+        if not task.cancelled() and task.exception() is not None:
+            loop.call_exception_handler(
+                {
+                    "message": "unhandled exception while cancelling a leftover task",
+                    "exception": task.exception(),
+                    "task": task,
+                }
+            )

@@ -1,0 +1,119 @@
+"""Worker detection and the worker loop's lifecycle.
+
+A *worker* is any process that runs tests: an xdist worker, or a plain ``pytest`` run.
+The xdist controller runs no tests and owns no loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from pytest_green_light.tasks import cancel_and_wait, recording_task_factory
+
+log = logging.getLogger("pytest_green_light")
+
+
+def is_xdist_worker(config: pytest.Config) -> bool:
+    return hasattr(config, "workerinput")
+
+
+def is_xdist_controller(config: pytest.Config) -> bool:
+    return not is_xdist_worker(config) and getattr(config.option, "dist", "no") != "no"
+
+
+def worker_id(config: pytest.Config) -> str:
+    """``gw0``, ``gw1``… in an xdist worker, ``master`` otherwise (as xdist names it)."""
+    workerinput: dict[str, Any] = getattr(config, "workerinput", {})
+    return str(workerinput.get("workerid", "master"))
+
+
+def current_loop() -> asyncio.AbstractEventLoop | None:
+    """The loop the current thread would hand to sync code, without creating one."""
+    running = asyncio._get_running_loop()
+    if running is not None:
+        return running
+    with warnings.catch_warnings():
+        # Python 3.10-3.13 warn when get_event_loop() would have to create a loop.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        try:
+            return asyncio.get_event_loop()
+        except RuntimeError:
+            return None
+
+
+LeftoverReport = Callable[[list["asyncio.Task[Any]"]], None]
+
+
+class WorkerLoop:
+    """The one event loop a worker session runs on, owned from start to finish.
+
+    Sync code, async tests and async fixtures all get this loop object. Whoever
+    unsets, replaces or closes it between tests, ``ensure_current`` puts the worker
+    loop back (a fresh one if it was closed).
+    """
+
+    def __init__(self) -> None:
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.thread_ident = threading.get_ident()
+        self.thread_name = threading.current_thread().name
+
+    def start(self) -> asyncio.AbstractEventLoop:
+        loop = asyncio.new_event_loop()
+        loop.set_task_factory(recording_task_factory)
+        asyncio.set_event_loop(loop)
+        self._loop = loop
+        log.debug("worker loop %#x started in thread %s", id(loop), self.thread_name)
+        return loop
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        """The worker loop, open (replaced with a new one if somebody closed it)."""
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            if loop is not None:
+                log.warning(
+                    "the worker loop %#x was closed before the session ended; "
+                    "starting a new one (objects bound to the old loop will fail)",
+                    id(loop),
+                )
+            loop = self.start()
+        return loop
+
+    def ensure_current(self) -> asyncio.AbstractEventLoop:
+        """Make the worker loop the thread's current loop again if it is not."""
+        loop = self.loop
+        if log.isEnabledFor(logging.DEBUG) and current_loop() is not loop:
+            log.debug("worker loop %#x made current again", id(loop))
+        # Setting is cheaper than asking: asking may warn or create a loop.
+        asyncio.set_event_loop(loop)
+        return loop
+
+    def owns(self, loop: asyncio.AbstractEventLoop) -> bool:
+        return loop is self._loop
+
+    def on_worker_thread(self) -> bool:
+        return threading.get_ident() == self.thread_ident
+
+    def close(self, report_leftovers: LeftoverReport) -> None:
+        """Cancel (and report) pending tasks, shut down, close and unset the loop."""
+        loop, self._loop = self._loop, None
+        if loop is None:
+            return
+        if not loop.is_closed():
+            leftovers = [t for t in asyncio.all_tasks(loop) if not t.done()]
+            if leftovers:
+                report_leftovers(leftovers)
+                cancel_and_wait(loop, leftovers)
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.run_until_complete(loop.shutdown_default_executor())
+            loop.close()
+        if current_loop() is loop:
+            asyncio.set_event_loop(None)
+        log.debug("worker loop %#x closed", id(loop))
