@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+import importlib.util
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+HAS_PYTEST_ASYNCIO = importlib.util.find_spec("pytest_asyncio") is not None
+
+# How async tests are driven in an inner run: by pytest-green-light itself (pytest-asyncio
+# disabled), or by pytest-asyncio in either mode.
+DRIVERS: dict[str, tuple[str, ...]] = {"green-light": ("-p", "no:asyncio")}
+if HAS_PYTEST_ASYNCIO:
+    DRIVERS["strict"] = ("-o", "asyncio_mode=strict")
+    DRIVERS["auto"] = ("-o", "asyncio_mode=auto")
+
+# The ways an inner run is distributed.
+DISTRIBUTIONS: dict[str, tuple[str, ...]] = {
+    "n0": ("-n", "0"),
+    "n2": ("-n", "2"),
+    "loadscope": ("-n", "2", "--dist", "loadscope"),
+}
+
+
+@pytest.fixture(autouse=True)
+def _no_outer_xdist_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Inner runs must not believe they are xdist workers because the outer run is."""
+    for name in ("PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT", "PYTEST_XDIST_TESTRUNUID"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(params=sorted(DRIVERS))
+def driver(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture(params=sorted(DISTRIBUTIONS))
+def distribution(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@dataclass
+class Inner:
+    """An inner pytest project, run in a subprocess with a chosen driver and distribution."""
+
+    pytester: pytest.Pytester
+    driver: str = "green-light"
+    distribution: str = "n0"
+
+    @property
+    def facts_path(self) -> Path:
+        return self.pytester.path / "facts.jsonl"
+
+    def run(self, *args: str) -> pytest.RunResult:
+        return self.pytester.runpytest_subprocess(
+            "-p",
+            "no:cacheprovider",
+            *DRIVERS[self.driver],
+            *DISTRIBUTIONS[self.distribution],
+            *args,
+        )
+
+    def facts(self) -> list[dict[str, Any]]:
+        """What the inner tests recorded with ``facts.record``."""
+        if not self.facts_path.exists():
+            return []
+        return [json.loads(line) for line in self.facts_path.read_text().splitlines()]
+
+
+@pytest.fixture
+def inner(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Inner]:
+    pytester.copy_example("facts.py")
+    pytester.makeini("[pytest]\nfilterwarnings = error\n")
+    inner = Inner(pytester)
+    monkeypatch.setenv("GREEN_LIGHT_FACTS", str(inner.facts_path))
+    yield inner

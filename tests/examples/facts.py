@@ -1,0 +1,31 @@
+"""Imported by inner test files to record facts for the outer test to check."""
+
+import asyncio
+import json
+import os
+import threading
+
+
+def record(test: str, **extra: object) -> None:
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        loop = asyncio.get_event_loop()
+    fact = {
+        "test": test,
+        "worker": os.environ.get("PYTEST_XDIST_WORKER", "master"),
+        "pid": os.getpid(),
+        "thread": threading.current_thread().name,
+        "loop": id(loop),
+        **extra,
+    }
+    with open(os.environ["GREEN_LIGHT_FACTS"], "a") as facts:
+        facts.write(json.dumps(fact) + "\n")
+
+
+try:  # strict mode needs pytest-asyncio's decorator; without it a plain fixture will do
+    from pytest_asyncio import fixture as async_fixture
+except ImportError:
+    from pytest import fixture as async_fixture
+
+__all__ = ["async_fixture", "record"]

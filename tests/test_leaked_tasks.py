@@ -1,0 +1,126 @@
+"""Tasks a test leaves running on the shared worker loop."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import pytest
+
+from conftest import Inner
+
+LEAKS_A_LOGGER = """
+import asyncio
+import logging
+import pytest
+from facts import record
+
+log = logging.getLogger("app")
+
+@pytest.mark.parametrize("n", range({pairs}))
+class TestPair:
+    @pytest.mark.asyncio
+    async def test_1_leaks_a_logging_task(self, n):
+        async def chatter():
+            while True:
+                log.warning("tick from a leaked task")
+                await asyncio.sleep(0)
+
+        asyncio.create_task(chatter(), name=f"chatter-{{n}}")
+        await asyncio.sleep(0)
+        record("leak", n=n)
+
+    @pytest.mark.asyncio
+    async def test_2_sees_only_its_own_records(self, n, caplog):
+        caplog.set_level(logging.WARNING)
+        log.warning("mine")
+        await asyncio.sleep(0.005)
+        record("caplog", n=n, messages=caplog.messages)
+        assert caplog.messages == ["mine"]
+"""
+
+
+def test_leaked_task_is_cancelled_after_the_test_with_a_warning_naming_it(
+    inner: Inner, driver: str, distribution: str
+) -> None:
+    inner.driver, inner.distribution = driver, distribution
+    inner.pytester.makeini("[pytest]\n")  # the warning is the point here
+    inner.pytester.makepyfile(test_leak=LEAKS_A_LOGGER.format(pairs=6))
+
+    result = inner.run("-W", "always::pytest.PytestWarning")
+
+    result.assert_outcomes(passed=12, warnings=6)
+    result.stdout.fnmatch_lines(
+        [
+            "*GreenLightWarning: test_leak.py::TestPair::test_1_leaks_a_logging_task[[]0[]] "
+            "left 1 task(s) running on the shared worker loop; pytest-green-light "
+            "cancelled them: chatter-0 (*chatter)*"
+        ]
+    )
+    # The isolation check above is only worth something where a caplog test ran right
+    # after a leaking test on the same worker.
+    order: dict[str, list[str]] = defaultdict(list)
+    for fact in inner.facts():
+        order[fact["worker"]].append(fact["test"])
+    assert any(
+        ["leak", "caplog"] == tests[i : i + 2]
+        for tests in order.values()
+        for i in range(len(tests) - 1)
+    ), order
+
+
+@pytest.mark.parametrize("policy", ["warn", "ignore"])
+# Both tests must share a worker: loadscope keeps a module together, plain load may not.
+@pytest.mark.parametrize("distribution", ["n0", "loadscope"])
+def test_kept_tasks_run_on_and_are_cancelled_and_named_at_session_end(
+    inner: Inner, driver: str, distribution: str, policy: str
+) -> None:
+    inner.driver, inner.distribution = driver, distribution
+    inner.pytester.makeini(f"[pytest]\ngreen_light_leaked_tasks = {policy}\n")
+    inner.pytester.makeconftest(
+        """
+        import logging, os
+        # asyncio reports tasks garbage-collected while pending on its logger; keep
+        # whatever it says where the outer test can read it, xdist worker or not.
+        handler = logging.FileHandler(os.environ["GREEN_LIGHT_FACTS"] + ".asyncio.log")
+        logging.getLogger("asyncio").addHandler(handler)
+        """
+    )
+    inner.pytester.makepyfile(
+        test_keep="""
+        import asyncio
+        import pytest
+        from facts import record
+
+        ticks = []
+
+        @pytest.mark.asyncio
+        async def test_starts_a_ticker():
+            async def ticker():
+                while True:
+                    ticks.append(1)
+                    await asyncio.sleep(0)
+            asyncio.create_task(ticker(), name="ticker")
+            await asyncio.sleep(0)
+
+        @pytest.mark.asyncio
+        async def test_ticker_still_runs():
+            before = len(ticks)
+            await asyncio.sleep(0.01)
+            record("after", ran_on=len(ticks) > before)
+        """
+    )
+
+    result = inner.run()
+
+    result.assert_outcomes(passed=2)
+    assert inner.facts()[0]["ran_on"] is True
+    result.stdout.fnmatch_lines(
+        [
+            "*GreenLightWarning: pytest-green-light cancelled 1 task(s) still pending "
+            "when the worker session ended:*",
+            "*ticker (*ticker), left running by test_keep.py::test_starts_a_ticker",
+        ]
+    )
+    asyncio_log = inner.facts_path.with_name("facts.jsonl.asyncio.log")
+    assert "destroyed" not in (asyncio_log.read_text() if asyncio_log.exists() else "")
+    assert "destroyed" not in result.stdout.str() + result.stderr.str()

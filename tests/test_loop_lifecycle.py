@@ -1,0 +1,270 @@
+"""The worker loop: one per worker session, current for sync code, shared by async tests."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import pytest
+
+from conftest import Inner
+
+LOOP_FACTS = """
+import asyncio
+import pytest
+from facts import async_fixture, record
+
+@async_fixture(scope="session")
+async def session_loop():
+    record("session_fixture")
+    return asyncio.get_running_loop()
+
+def test_sync_a():
+    record("sync_a")
+
+@pytest.mark.asyncio
+async def test_async_a(session_loop):
+    record("async_a", same_as_session_fixture=asyncio.get_running_loop() is session_loop)
+
+def test_sync_b():
+    record("sync_b")
+
+@pytest.mark.asyncio
+async def test_async_b(session_loop):
+    record("async_b", same_as_session_fixture=asyncio.get_running_loop() is session_loop)
+"""
+
+
+def test_one_loop_per_worker_shared_by_sync_code_async_tests_and_fixtures(
+    inner: Inner, driver: str, distribution: str
+) -> None:
+    inner.driver, inner.distribution = driver, distribution
+    inner.pytester.makepyfile(test_one=LOOP_FACTS, test_two=LOOP_FACTS)
+
+    inner.run().assert_outcomes(passed=8)
+
+    facts = inner.facts()
+    loops_by_worker: dict[str, set[int]] = defaultdict(set)
+    for fact in facts:
+        loops_by_worker[fact["worker"]].add(fact["loop"])
+    assert all(len(loops) == 1 for loops in loops_by_worker.values()), loops_by_worker
+    worker_loops = [loops.pop() for loops in loops_by_worker.values()]
+    assert len(set(worker_loops)) == len(worker_loops)
+    assert all(f["same_as_session_fixture"] for f in facts if "same_as_session_fixture" in f)
+    if distribution != "n0":
+        assert {f["worker"] for f in facts} <= {"gw0", "gw1"}
+    else:
+        assert {f["worker"] for f in facts} == {"master"}
+
+
+SYNC_ONLY = """
+def test_{n}_adds():
+    assert 1 + 1 == 2
+"""
+
+
+def test_sync_only_suite_runs_unchanged(inner: Inner, distribution: str) -> None:
+    inner.distribution = distribution
+    inner.pytester.makepyfile(
+        **{f"test_sync_{i}": SYNC_ONLY.format(n=i) for i in range(6)}
+    )
+
+    result = inner.run()
+
+    result.assert_outcomes(passed=6)
+    result.stdout.no_fnmatch_line("*RuntimeError*")
+
+
+def test_sync_code_gets_the_worker_loop_even_after_asyncio_run(
+    inner: Inner, driver: str, distribution: str
+) -> None:
+    """asyncio.run() leaves no current loop; the next test must still get one."""
+    inner.driver, inner.distribution = driver, distribution
+    inner.pytester.makepyfile(
+        test_run="""
+        import asyncio
+        import pytest
+        from facts import record
+
+        @pytest.mark.asyncio
+        async def test_async_before():
+            record("async_before")
+
+        def test_sync_calls_asyncio_run():
+            assert asyncio.run(asyncio.sleep(0, result=42)) == 42
+
+        def test_sync_get_event_loop_after_run():
+            loop = asyncio.get_event_loop()
+            assert not loop.is_closed()
+            record("sync_after")
+
+        @pytest.mark.asyncio
+        async def test_async_after():
+            record("async_after")
+        """
+    )
+
+    inner.run().assert_outcomes(passed=4)
+
+    by_worker: dict[str, set[int]] = defaultdict(set)
+    for fact in inner.facts():
+        by_worker[fact["worker"]].add(fact["loop"])
+    assert all(len(loops) == 1 for loops in by_worker.values()), by_worker
+
+
+def test_function_loop_scope_gives_every_test_a_fresh_loop(
+    inner: Inner, driver: str, distribution: str
+) -> None:
+    inner.driver, inner.distribution = driver, distribution
+    inner.pytester.makepyfile(
+        test_fresh="""
+        import asyncio
+        import pytest
+        from facts import record
+
+        @pytest.mark.parametrize("n", range(4))
+        @pytest.mark.asyncio
+        async def test_async(n):
+            record(f"async_{n}")
+
+        @pytest.mark.parametrize("n", range(4))
+        def test_sync(n):
+            record(f"sync_{n}", closed=asyncio.get_event_loop().is_closed())
+        """
+    )
+
+    inner.run("--green-light-loop-scope=function").assert_outcomes(passed=8)
+
+    facts = inner.facts()
+    async_loops = [f["loop"] for f in facts if f["test"].startswith("async")]
+    assert len(set(async_loops)) == 4
+    assert not any(f.get("closed") for f in facts)
+
+
+def test_marker_gives_one_test_its_own_loop_in_a_session_scoped_run(
+    inner: Inner, driver: str, distribution: str
+) -> None:
+    inner.driver, inner.distribution = driver, distribution
+    inner.pytester.makepyfile(
+        test_marker="""
+        import asyncio
+        import pytest
+        from facts import record
+
+        @pytest.mark.green_light(loop_scope="function")
+        @pytest.mark.asyncio
+        async def test_own_loop_first():
+            record("own", own=True)
+
+        @pytest.mark.asyncio
+        async def test_shared_1():
+            record("shared")
+
+        @pytest.mark.asyncio
+        async def test_shared_2():
+            record("shared")
+
+        def test_sync():
+            record("shared")
+        """
+    )
+
+    inner.run().assert_outcomes(passed=4)
+
+    facts = inner.facts()
+    own = {(f["worker"], f["loop"]) for f in facts if f.get("own")}
+    shared = {(f["worker"], f["loop"]) for f in facts if not f.get("own")}
+    assert not own & shared
+    per_worker: dict[str, set[int]] = defaultdict(set)
+    for worker, loop in shared:
+        per_worker[worker].add(loop)
+    assert all(len(loops) == 1 for loops in per_worker.values())
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ("--green-light-loop-scope=module",),
+            "ERROR: 'module' is not a valid value for --green-light-loop-scope. "
+            "Valid values are: session, function.",
+        ),
+        (
+            ("-o", "green_light_loop_scope=weekly"),
+            "ERROR: 'weekly' is not a valid value for green_light_loop_scope. "
+            "Valid values are: session, function.",
+        ),
+        (
+            ("-o", "green_light_leaked_tasks=drop"),
+            "ERROR: 'drop' is not a valid value for green_light_leaked_tasks. "
+            "Valid values are: cancel, warn, ignore.",
+        ),
+    ],
+)
+def test_bad_setting_is_a_usage_error_listing_valid_values(
+    inner: Inner, distribution: str, args: tuple[str, ...], message: str
+) -> None:
+    inner.distribution = distribution
+    inner.pytester.makepyfile("def test_nothing(): pass")
+
+    result = inner.run(*args)
+
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([message])
+
+
+def test_command_line_wins_over_ini(inner: Inner) -> None:
+    inner.pytester.makeini(
+        "[pytest]\nfilterwarnings = error\ngreen_light_loop_scope = weekly\n"
+    )
+    inner.pytester.makepyfile("def test_nothing(): pass")
+
+    inner.run("--green-light-loop-scope=function").assert_outcomes(passed=1)
+
+
+def test_report_header_names_version_loop_scope_and_driver(
+    inner: Inner, driver: str
+) -> None:
+    inner.driver = driver
+    inner.pytester.makepyfile("def test_nothing(): pass")
+
+    result = inner.run("--green-light-loop-scope=function")
+
+    expected = {
+        "green-light": "green-light",
+        "strict": "pytest-asyncio * (strict mode)",
+        "auto": "pytest-asyncio * (auto mode)",
+    }[driver]
+    result.stdout.fnmatch_lines(
+        [f"green-light 1.0.0: loop scope function, async tests driven by {expected}*"]
+    )
+
+
+def test_user_override_of_ensure_greenlet_context_keeps_working(
+    inner: Inner, driver: str, distribution: str
+) -> None:
+    """The conftest workaround people copied for 0.2.0 must not break 1.0."""
+    inner.driver, inner.distribution = driver, distribution
+    inner.pytester.makeconftest(
+        """
+        import pytest
+
+        @pytest.fixture(autouse=True)
+        def ensure_greenlet_context():
+            yield
+        """
+    )
+    inner.pytester.makepyfile(
+        test_override="""
+        import asyncio
+        import pytest
+
+        def test_sync():
+            assert not asyncio.get_event_loop().is_closed()
+
+        @pytest.mark.asyncio
+        async def test_async():
+            await asyncio.sleep(0)
+        """
+    )
+
+    inner.run().assert_outcomes(passed=2)
