@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,7 +28,11 @@ DISTRIBUTIONS: dict[str, tuple[str, ...]] = {
 @pytest.fixture(autouse=True)
 def _no_outer_xdist_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """Inner runs must not believe they are xdist workers because the outer run is."""
-    for name in ("PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT", "PYTEST_XDIST_TESTRUNUID"):
+    for name in (
+        "PYTEST_XDIST_WORKER",
+        "PYTEST_XDIST_WORKER_COUNT",
+        "PYTEST_XDIST_TESTRUNUID",
+    ):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -74,9 +77,9 @@ class Inner:
 @pytest.fixture
 def inner(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Inner]:
+) -> Inner:
     pytester.copy_example("facts.py")
     pytester.makeini("[pytest]\nfilterwarnings = error\n")
     inner = Inner(pytester)
     monkeypatch.setenv("GREEN_LIGHT_FACTS", str(inner.facts_path))
-    yield inner
+    return inner

@@ -62,7 +62,7 @@ def test_leaked_task_is_cancelled_after_the_test_with_a_warning_naming_it(
     for fact in inner.facts():
         order[fact["worker"]].append(fact["test"])
     assert any(
-        ["leak", "caplog"] == tests[i : i + 2]
+        tests[i : i + 2] == ["leak", "caplog"]
         for tests in order.values()
         for i in range(len(tests) - 1)
     ), order

@@ -49,7 +49,9 @@ def test_one_loop_per_worker_shared_by_sync_code_async_tests_and_fixtures(
     assert all(len(loops) == 1 for loops in loops_by_worker.values()), loops_by_worker
     worker_loops = [loops.pop() for loops in loops_by_worker.values()]
     assert len(set(worker_loops)) == len(worker_loops)
-    assert all(f["same_as_session_fixture"] for f in facts if "same_as_session_fixture" in f)
+    assert all(
+        f["same_as_session_fixture"] for f in facts if "same_as_session_fixture" in f
+    )
     if distribution != "n0":
         assert {f["worker"] for f in facts} <= {"gw0", "gw1"}
     else:
