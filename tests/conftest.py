@@ -75,9 +75,7 @@ class Inner:
 
 
 @pytest.fixture
-def inner(
-    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
-) -> Inner:
+def inner(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> Inner:
     pytester.copy_example("facts.py")
     pytester.makeini("[pytest]\nfilterwarnings = error\n")
     inner = Inner(pytester)

@@ -54,24 +54,28 @@ async def add_review(
 
 async def get_author(session: AsyncSession, author_id: int) -> Author | None:
     """The author with their books and the books' tags, ready to render."""
-    return await session.get(
-        Author,
-        author_id,
-        options=[selectinload(Author.books).selectinload(Book.tags)],
+    # A query rather than session.get(), which would hand back an author already in
+    # the session as it is, without loading the books.
+    query = (
+        select(Author)
+        .where(Author.id == author_id)
+        .options(selectinload(Author.books).selectinload(Book.tags))
     )
+    return await session.scalar(query)
 
 
 async def get_book(session: AsyncSession, book_id: int) -> Book | None:
     """The book with its author, tags and reviews, ready to render."""
-    return await session.get(
-        Book,
-        book_id,
-        options=[
+    query = (
+        select(Book)
+        .where(Book.id == book_id)
+        .options(
             selectinload(Book.author),
             selectinload(Book.tags),
             selectinload(Book.reviews),
-        ],
+        )
     )
+    return await session.scalar(query)
 
 
 async def list_books(session: AsyncSession, *, tag: str | None = None) -> Sequence[Book]:

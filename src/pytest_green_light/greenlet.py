@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import sys
 from importlib.metadata import PackageNotFoundError, version
 
@@ -14,6 +15,18 @@ SQLAlchemy's asyncio extension (AsyncEngine, AsyncSession) runs on greenlets, so
 async database test in this session would fail with the same error.
 SQLAlchemy 2.1 no longer installs greenlet; install it next to SQLAlchemy: \
 pip install greenlet   (or: pip install "sqlalchemy[asyncio]")"""
+
+
+def require_greenlet_installed() -> None:
+    """Fail the run at once where greenlet cannot even be found (the xdist controller).
+
+    Looking greenlet up does not import it: the controller does no greenlet work, but
+    it can stop a run whose every worker would fail the same way.
+    """
+    if importlib.util.find_spec("greenlet") is None:
+        raise pytest.UsageError(
+            GREENLET_MISSING.format(reason="the greenlet package is not installed")
+        )
 
 
 def verify_greenlet(loop: asyncio.AbstractEventLoop) -> None:
@@ -70,7 +83,25 @@ def missing_greenlet_report(loop_scope: str, driver: str) -> str:
 
 
 def is_missing_greenlet(exc: BaseException) -> bool:
-    """True for SQLAlchemy's MissingGreenlet, without importing SQLAlchemy."""
-    exc_module = sys.modules.get("sqlalchemy.exc")
-    missing = getattr(exc_module, "MissingGreenlet", None)
-    return missing is not None and isinstance(exc, missing)
+    """True for SQLAlchemy's MissingGreenlet, also when wrapped (``StatementError``).
+
+    SQLAlchemy is not imported for this: if it is not loaded, it raised nothing.
+    """
+    missing = getattr(sys.modules.get("sqlalchemy.exc"), "MissingGreenlet", None)
+    if missing is None:
+        return False
+    seen: set[int] = set()
+    pending: list[BaseException | None] = [exc]
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        if isinstance(current, missing):
+            return True
+        seen.add(id(current))
+        pending += [
+            getattr(current, "orig", None),
+            current.__cause__,
+            current.__context__,
+        ]
+    return False

@@ -9,7 +9,11 @@ from collections.abc import Generator
 import pytest
 
 from pytest_green_light import __version__, coordination, lifecycle, settings
-from pytest_green_light.greenlet import is_missing_greenlet, missing_greenlet_report
+from pytest_green_light.greenlet import (
+    is_missing_greenlet,
+    missing_greenlet_report,
+    require_greenlet_installed,
+)
 from pytest_green_light.lifecycle import WorkerLifecycle
 from pytest_green_light.markers import read_item_markers, register_markers
 from pytest_green_light.runner import GreenLightRunner
@@ -29,7 +33,10 @@ def pytest_configure(config: pytest.Config) -> None:
     register_markers(config, asyncio_marker=not coordination.has_pytest_asyncio(config))
     if plugin_settings.debug:
         logging.getLogger("pytest_green_light").setLevel(logging.DEBUG)
-    if not plugin_settings.autouse or is_xdist_controller(config):
+    if not plugin_settings.autouse:
+        return
+    if is_xdist_controller(config):
+        require_greenlet_installed()
         return
     worker_lifecycle = WorkerLifecycle(
         plugin_settings, is_xdist_worker=is_xdist_worker(config)

@@ -1,0 +1,188 @@
+"""The helpers importable from pytest_green_light, and the 0.2.0 surface."""
+
+from __future__ import annotations
+
+from importlib.metadata import version
+
+import pytest
+from packaging.version import Version
+
+from conftest import Inner
+
+HELPERS = """
+import asyncio
+import threading
+import pytest
+from pytest_green_light import (
+    get_or_create_event_loop, is_parallel_execution, is_worker_main_thread,
+)
+from facts import record
+
+
+def test_sync_helpers():
+    record(
+        "sync",
+        parallel=is_parallel_execution(),
+        main_thread=is_worker_main_thread(),
+        helper_loop=id(get_or_create_event_loop()),
+    )
+
+
+@pytest.mark.asyncio
+async def test_async_helpers():
+    record("async", helper_loop=id(get_or_create_event_loop()))
+
+
+def test_from_another_thread():
+    seen = {}
+
+    def work():
+        seen["main_thread"] = is_worker_main_thread()
+        loop = get_or_create_event_loop()  # a thread of its own: never raises
+        seen["usable"] = loop.run_until_complete(asyncio.sleep(0, result=True))
+        loop.close()
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    thread.join()
+    record("thread", **seen)
+"""
+
+
+def test_helpers_know_the_worker_its_thread_and_its_loop(
+    inner: Inner, driver: str, distribution: str
+) -> None:
+    inner.driver, inner.distribution = driver, distribution
+    inner.pytester.makepyfile(test_helpers=HELPERS)
+
+    inner.run("--dist", "loadfile" if distribution != "n0" else "no").assert_outcomes(
+        passed=3
+    )
+
+    facts = {fact["test"]: fact for fact in inner.facts()}
+    assert facts["sync"]["parallel"] is (distribution != "n0")
+    assert facts["sync"]["main_thread"] is True
+    assert facts["sync"]["helper_loop"] == facts["sync"]["loop"]
+    assert (
+        facts["async"]["helper_loop"] == facts["async"]["loop"] == facts["sync"]["loop"]
+    )
+    assert facts["thread"] == {**facts["thread"], "main_thread": False, "usable": True}
+
+
+def test_worker_loop_lives_on_the_thread_xdist_runs_tests_in(inner: Inner) -> None:
+    """pytest-xdist 3.5 runs tests in a thread such as Dummy-1 with some execnet specs."""
+    inner.pytester.makepyfile(
+        test_thread="""
+        import asyncio
+        import pytest
+        from pytest_green_light import is_worker_main_thread
+        from facts import record
+
+        def test_sync():
+            assert is_worker_main_thread()
+            record("sync", closed=asyncio.get_event_loop().is_closed())
+
+        @pytest.mark.asyncio
+        async def test_async():
+            record("async")
+        """
+    )
+
+    result = inner.run("--tx", "2*popen//env:GREEN_LIGHT_TX=1", "--dist", "loadfile")
+
+    result.assert_outcomes(passed=2)
+    facts = inner.facts()
+    assert len({f["loop"] for f in facts}) == 1
+    assert len({f["thread"] for f in facts}) == 1
+    if Version(version("pytest-xdist")) < Version("3.6"):
+        assert facts[0]["thread"] != "MainThread"  # the case this test exists for
+
+
+def test_no_autouse_makes_the_plugin_inert(inner: Inner) -> None:
+    inner.pytester.makepyfile("async def test_nobody_runs_async_tests(): pass")
+
+    result = inner.run("--green-light-no-autouse")
+
+    result.stdout.fnmatch_lines(
+        ["green-light 1.0.0: inert (--green-light-no-autouse)", "*async def functions*"]
+    )
+    result.assert_outcomes(failed=1)
+
+
+@pytest.mark.parametrize("args", [("--green-light-autouse",), ()])
+def test_autouse_flag_and_default_keep_the_plugin_on(
+    inner: Inner, args: tuple[str, ...]
+) -> None:
+    inner.pytester.makeini("[pytest]\ngreen_light_autouse = false\n")
+    inner.pytester.makepyfile("async def test_async(): pass")
+
+    result = inner.run(*args)
+
+    if args:
+        result.assert_outcomes(passed=1)
+    else:
+        result.assert_outcomes(
+            failed=1
+        )  # the ini turned it off; nothing runs coroutines
+
+
+def test_debug_logs_lifecycle_events(inner: Inner, distribution: str) -> None:
+    inner.distribution = distribution
+    inner.pytester.makepyfile("def test_x(): pass")
+
+    result = inner.run(
+        "--green-light-debug", "-o", "log_cli=true", "--log-cli-level=DEBUG", "-n", "0"
+    )
+
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["*worker loop 0x* closed*"])
+
+
+def test_async_sqlalchemy_marker_is_registered(inner: Inner) -> None:
+    inner.pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.async_sqlalchemy
+        def test_marked():
+            pass
+        """
+    )
+
+    inner.run("--strict-markers").assert_outcomes(passed=1)
+
+
+def test_asyncio_marker_is_registered_when_pytest_asyncio_is_absent(
+    inner: Inner,
+) -> None:
+    inner.pytester.makepyfile(
+        """
+        import asyncio
+        import pytest
+
+        @pytest.mark.asyncio
+        async def test_marked():
+            await asyncio.sleep(0)
+        """
+    )
+
+    inner.run("--strict-markers").assert_outcomes(passed=1)
+
+
+def test_tests_of_another_async_plugin_are_left_to_it(inner: Inner) -> None:
+    """An anyio test is not ours to run: without anyio, pytest says nobody ran it."""
+    inner.pytester.makeini("[pytest]\nmarkers = anyio: anyio test\n")
+    inner.pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.anyio
+        async def test_anyio_owned():
+            pass
+        """
+    )
+
+    result = inner.run("-p", "no:anyio")
+
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*async def functions are not natively supported*"])
