@@ -1,8 +1,8 @@
 """Database fixtures: one engine per test worker, one rolled-back transaction per test.
 
-No event loop fixtures or loop scopes: pytest-green-light runs every test and fixture
-of a worker on one loop, so the session-scoped engine's pooled connections (bound to
-the loop that opened them) serve every test.
+No event loop fixture and no loop scopes: pytest-green-light runs every test and
+fixture of a worker on one loop, the loop the session-scoped engine opened its pooled
+connections on (drivers such as asyncpg refuse connections from another loop).
 """
 
 from collections.abc import AsyncIterator
@@ -16,7 +16,9 @@ from bookshop.sample_data import load_catalogue
 
 
 @pytest.fixture(scope="session")
-async def engine(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[AsyncEngine]:
+async def engine(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> AsyncIterator[AsyncEngine]:
     # tmp_path_factory is per xdist worker, so each worker gets its own database file.
     path = tmp_path_factory.mktemp("db") / "bookshop.db"
     engine = make_engine(f"sqlite+aiosqlite:///{path}")
@@ -33,7 +35,8 @@ async def session(engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
     The session joins the outer transaction through a SAVEPOINT, so the application's
     own `await session.commit()` calls only release that savepoint: whatever a test
     commits is still undone by the rollback. (SQLAlchemy's recipe "Joining a Session
-    into an External Transaction".)
+    into an External Transaction"; on SQLite it needs the BEGIN handling in
+    bookshop/database.py.)
     """
     async with engine.connect() as connection:
         transaction = await connection.begin()

@@ -27,7 +27,11 @@ class TestAddBook:
         author = catalogue["Kindred"].author
 
         book = await services.add_book(
-            session, author, "Dawn", year=1987, price_cents=1150,
+            session,
+            author,
+            "Dawn",
+            year=1987,
+            price_cents=1150,
             tags=["science fiction", "first contact"],
         )
 
@@ -38,7 +42,11 @@ class TestAddBook:
         calvino = await services.add_author(session, "Italo Calvino")
 
         book = await services.add_book(
-            session, calvino, "Cosmicomics", year=1965, price_cents=1300,
+            session,
+            calvino,
+            "Cosmicomics",
+            year=1965,
+            price_cents=1300,
             tags=["stories", "stories"],
         )
 
@@ -64,12 +72,19 @@ class TestListBooks:
         ("tag", "titles"),
         [
             ("fantasy", ["A Wizard of Earthsea", "Small Gods"]),
-            ("classic", ["A Wizard of Earthsea", "The Left Hand of Darkness", "Kindred"]),
+            (
+                "classic",
+                ["A Wizard of Earthsea", "The Left Hand of Darkness", "Kindred"],
+            ),
             ("poetry", []),
         ],
     )
     async def test_filters_by_tag(
-        self, session: AsyncSession, catalogue: dict[str, Book], tag: str, titles: list[str]
+        self,
+        session: AsyncSession,
+        catalogue: dict[str, Book],
+        tag: str,
+        titles: list[str],
     ) -> None:
         books = await services.list_books(session, tag=tag)
 
@@ -85,7 +100,9 @@ class TestRepriceBook:
 
         await services.reprice_book(session, book_id, 799)
 
-        stored = await session.scalar(select(Book.price_cents).where(Book.id == book_id))
+        stored = await session.scalar(
+            select(Book.price_cents).where(Book.id == book_id)
+        )
         assert stored == 799
 
     async def test_unknown_book_raises(self, session: AsyncSession) -> None:
@@ -93,7 +110,7 @@ class TestRepriceBook:
             await services.reprice_book(session, 404, 799)
 
 
-async def test_deleting_books_keeps_their_tags(
+async def test_deleting_an_author_keeps_the_tags_of_their_books(
     session: AsyncSession, catalogue: dict[str, Book]
 ) -> None:
     author_id = catalogue["Small Gods"].author_id

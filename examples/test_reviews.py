@@ -23,10 +23,17 @@ async def test_review_is_listed_with_its_book(
 
 @pytest.mark.parametrize(
     ("title", "average"),
-    [("A Wizard of Earthsea", 4.5), ("Kindred", 14 / 3), ("Parable of the Sower", None)],
+    [
+        ("A Wizard of Earthsea", 4.5),
+        ("Kindred", 14 / 3),
+        ("Parable of the Sower", None),
+    ],
 )
 async def test_average_rating(
-    session: AsyncSession, catalogue: dict[str, Book], title: str, average: Optional[float]
+    session: AsyncSession,
+    catalogue: dict[str, Book],
+    title: str,
+    average: Optional[float],
 ) -> None:
     assert await services.average_rating(session, catalogue[title].id) == pytest.approx(
         average

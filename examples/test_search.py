@@ -10,9 +10,15 @@ from bookshop.models import Book
     [
         ("earthsea", ["A Wizard of Earthsea"]),
         ("GODS", ["Small Gods"]),
-        ("the", ["Parable of the Sower", "The Dispossessed", "The Left Hand of Darkness"]),
+        (
+            "the",
+            ["Parable of the Sower", "The Dispossessed", "The Left Hand of Darkness"],
+        ),
         ("butler", ["Kindred", "Parable of the Sower"]),
-        ("le guin", ["A Wizard of Earthsea", "The Dispossessed", "The Left Hand of Darkness"]),
+        (
+            "le guin",
+            ["A Wizard of Earthsea", "The Dispossessed", "The Left Hand of Darkness"],
+        ),
         ("calvino", []),
     ],
 )
@@ -35,7 +41,9 @@ async def test_search_finds_books_added_in_the_same_test(
     session: AsyncSession, catalogue: dict[str, Book]
 ) -> None:
     pratchett = catalogue["Small Gods"].author
-    await services.add_book(session, pratchett, "Going Postal", year=2004, price_cents=999)
+    await services.add_book(
+        session, pratchett, "Going Postal", year=2004, price_cents=999
+    )
 
     books = await services.search_books(session, "pratchett")
 

@@ -1,12 +1,18 @@
 """The bookshop's tables: authors write books, books carry tags and collect reviews."""
 
-# No `from __future__ import annotations` here: SQLAlchemy evaluates the Mapped[...]
-# annotations at runtime, and on Python 3.9 that rules out `str | None`.
+# SQLAlchemy evaluates these Mapped[...] annotations at runtime, so they are written for
+# Python 3.9: Optional[str], as `str | None` fails there even with the __future__ import.
 from decimal import Decimal
 from typing import Optional
 
 from sqlalchemy import Column, ForeignKey, String, Table
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, validates
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    Mapped,
+    mapped_column,
+    relationship,
+    validates,
+)
 
 
 class Base(DeclarativeBase):

@@ -78,7 +78,9 @@ async def get_book(session: AsyncSession, book_id: int) -> Book | None:
     return await session.scalar(query)
 
 
-async def list_books(session: AsyncSession, *, tag: str | None = None) -> Sequence[Book]:
+async def list_books(
+    session: AsyncSession, *, tag: str | None = None
+) -> Sequence[Book]:
     query = (
         select(Book)
         .options(selectinload(Book.author), selectinload(Book.tags))
@@ -132,7 +134,8 @@ async def count_books_by_author(session: AsyncSession) -> dict[str, int]:
         .group_by(Author.id)
         .order_by(Author.name)
     )
-    return {name: count for name, count in await session.execute(query)}
+    rows = await session.execute(query)
+    return dict(rows.all())
 
 
 async def average_rating(session: AsyncSession, book_id: int) -> float | None:
@@ -140,7 +143,9 @@ async def average_rating(session: AsyncSession, book_id: int) -> float | None:
     return await session.scalar(query)
 
 
-async def top_rated_books(session: AsyncSession, limit: int = 3) -> list[tuple[str, float]]:
+async def top_rated_books(
+    session: AsyncSession, limit: int = 3
+) -> list[tuple[str, float]]:
     """Titles and average ratings of the best-reviewed books, best first."""
     average = func.avg(Review.rating).label("average")
     query = (
@@ -150,7 +155,8 @@ async def top_rated_books(session: AsyncSession, limit: int = 3) -> list[tuple[s
         .order_by(average.desc(), Book.title)
         .limit(limit)
     )
-    return [(title, rating) for title, rating in await session.execute(query)]
+    rows = await session.execute(query)
+    return [(title, rating) for title, rating in rows]
 
 
 async def _get_or_create_tags(session: AsyncSession, names: Iterable[str]) -> list[Tag]:
