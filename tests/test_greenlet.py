@@ -62,8 +62,8 @@ def test_missing_greenlet_failure_names_versions_and_fixes(
 
 
         @pytest.mark.asyncio
-        async def test_lazy_load_in_async_code():
-            engine = create_async_engine("sqlite+aiosqlite://")
+        async def test_lazy_load_in_async_code(tmp_path):
+            engine = create_async_engine(f"sqlite+aiosqlite:///{tmp_path}/lazy.db")
             async with engine.begin() as conn:
                 await conn.run_sync(Base.metadata.create_all)
             async with AsyncSession(engine) as session:

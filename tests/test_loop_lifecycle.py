@@ -43,7 +43,7 @@ def test_one_loop_per_worker_shared_by_sync_code_async_tests_and_fixtures(
     inner.run().assert_outcomes(passed=8)
 
     facts = inner.facts()
-    loops_by_worker: dict[str, set[int]] = defaultdict(set)
+    loops_by_worker: dict[str, set[str]] = defaultdict(set)
     for fact in facts:
         loops_by_worker[fact["worker"]].add(fact["loop"])
     assert all(len(loops) == 1 for loops in loops_by_worker.values()), loops_by_worker
@@ -107,7 +107,7 @@ def test_sync_code_gets_the_worker_loop_even_after_asyncio_run(
 
     inner.run().assert_outcomes(passed=4)
 
-    by_worker: dict[str, set[int]] = defaultdict(set)
+    by_worker: dict[str, set[str]] = defaultdict(set)
     for fact in inner.facts():
         by_worker[fact["worker"]].add(fact["loop"])
     assert all(len(loops) == 1 for loops in by_worker.values()), by_worker
@@ -176,7 +176,7 @@ def test_marker_gives_one_test_its_own_loop_in_a_session_scoped_run(
     own = {(f["worker"], f["loop"]) for f in facts if f.get("own")}
     shared = {(f["worker"], f["loop"]) for f in facts if not f.get("own")}
     assert not own & shared
-    per_worker: dict[str, set[int]] = defaultdict(set)
+    per_worker: dict[str, set[str]] = defaultdict(set)
     for worker, loop in shared:
         per_worker[worker].add(loop)
     assert all(len(loops) == 1 for loops in per_worker.values())

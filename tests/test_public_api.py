@@ -7,7 +7,7 @@ from importlib.metadata import version
 import pytest
 from packaging.version import Version
 
-from conftest import Inner
+from conftest import AS_GIVEN, Inner
 
 HELPERS = """
 import asyncio
@@ -16,7 +16,7 @@ import pytest
 from pytest_green_light import (
     get_or_create_event_loop, is_parallel_execution, is_worker_main_thread,
 )
-from facts import record
+from facts import loop_name, record
 
 
 def test_sync_helpers():
@@ -24,13 +24,13 @@ def test_sync_helpers():
         "sync",
         parallel=is_parallel_execution(),
         main_thread=is_worker_main_thread(),
-        helper_loop=id(get_or_create_event_loop()),
+        helper_loop=loop_name(get_or_create_event_loop()),
     )
 
 
 @pytest.mark.asyncio
 async def test_async_helpers():
-    record("async", helper_loop=id(get_or_create_event_loop()))
+    record("async", helper_loop=loop_name(get_or_create_event_loop()))
 
 
 def test_from_another_thread():
@@ -76,7 +76,7 @@ def test_worker_loop_lives_on_the_thread_xdist_runs_tests_in(inner: Inner) -> No
         import asyncio
         import pytest
         from pytest_green_light import is_worker_main_thread
-        from facts import record
+        from facts import loop_name, record
 
         def test_sync():
             assert is_worker_main_thread()
@@ -88,6 +88,7 @@ def test_worker_loop_lives_on_the_thread_xdist_runs_tests_in(inner: Inner) -> No
         """
     )
 
+    inner.distribution = AS_GIVEN
     result = inner.run("--tx", "2*popen//env:GREEN_LIGHT_TX=1", "--dist", "loadfile")
 
     result.assert_outcomes(passed=2)
@@ -126,12 +127,11 @@ def test_autouse_flag_and_default_keep_the_plugin_on(
         )  # the ini turned it off; nothing runs coroutines
 
 
-def test_debug_logs_lifecycle_events(inner: Inner, distribution: str) -> None:
-    inner.distribution = distribution
+def test_debug_logs_lifecycle_events(inner: Inner) -> None:
     inner.pytester.makepyfile("def test_x(): pass")
 
     result = inner.run(
-        "--green-light-debug", "-o", "log_cli=true", "--log-cli-level=DEBUG", "-n", "0"
+        "--green-light-debug", "-o", "log_cli=true", "--log-cli-level=DEBUG"
     )
 
     result.assert_outcomes(passed=1)

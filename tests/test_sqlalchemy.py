@@ -78,7 +78,7 @@ def test_session_engine_serves_every_test_on_its_worker(
     result.assert_outcomes(passed=52)
     facts = inner.facts()
     engines: dict[str, set[int]] = defaultdict(set)
-    loops: dict[str, set[int]] = defaultdict(set)
+    loops: dict[str, set[str]] = defaultdict(set)
     for fact in facts:
         engines[fact["worker"]].add(fact["engine"])
         loops[fact["worker"]].add(fact["loop"])

@@ -4,6 +4,17 @@ import asyncio
 import json
 import os
 import threading
+import uuid
+import weakref
+
+# A name per loop object: id() is reused once a closed loop is freed.
+_loop_names: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, str]" = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def loop_name(loop: asyncio.AbstractEventLoop) -> str:
+    return _loop_names.setdefault(loop, uuid.uuid4().hex)
 
 
 def record(test: str, **extra: object) -> None:
@@ -16,7 +27,7 @@ def record(test: str, **extra: object) -> None:
         "worker": os.environ.get("PYTEST_XDIST_WORKER", "master"),
         "pid": os.getpid(),
         "thread": threading.current_thread().name,
-        "loop": id(loop),
+        "loop": loop_name(loop),
         **extra,
     }
     with open(os.environ["GREEN_LIGHT_FACTS"], "a") as facts:
@@ -28,4 +39,4 @@ try:  # strict mode needs pytest-asyncio's decorator; without it a plain fixture
 except ImportError:
     from pytest import fixture as async_fixture
 
-__all__ = ["async_fixture", "record"]
+__all__ = ["async_fixture", "loop_name", "record"]
