@@ -117,7 +117,7 @@ def test_kept_tasks_run_on_and_are_cancelled_and_named_at_session_end(
     result.stdout.fnmatch_lines(
         [
             "*GreenLightWarning: pytest-green-light cancelled 1 task(s) still pending "
-            "when the worker session ended:*",
+            "when the session of worker * ended:*",
             "*ticker (*ticker), left running by test_keep.py::test_starts_a_ticker",
         ]
     )

@@ -51,7 +51,7 @@ from conftest import Note
 from facts import record
 
 
-@pytest.mark.parametrize("n", range(25))
+@pytest.mark.parametrize("n", range(30))
 @pytest.mark.asyncio
 async def test_insert_and_count(session, engine, n):
     session.add(Note(text=f"note {n}"))
@@ -71,11 +71,13 @@ def test_session_engine_serves_every_test_on_its_worker(
 ) -> None:
     inner.driver, inner.distribution = driver, distribution
     inner.pytester.makeconftest(ENGINE_CONFTEST)
-    inner.pytester.makepyfile(test_a=ENGINE_TESTS, test_b=ENGINE_TESTS)
+    inner.pytester.makepyfile(
+        test_a=ENGINE_TESTS, test_b=ENGINE_TESTS, test_c=ENGINE_TESTS
+    )
 
     result = inner.run()
 
-    result.assert_outcomes(passed=52)
+    result.assert_outcomes(passed=93)
     facts = inner.facts()
     engines: dict[str, set[int]] = defaultdict(set)
     loops: dict[str, set[str]] = defaultdict(set)

@@ -37,9 +37,10 @@ def _task_list(tasks: list[asyncio.Task[Any]]) -> str:
 class WorkerLifecycle:
     """Owns the worker loop of one worker session and hands each test its loop."""
 
-    def __init__(self, settings: Settings, *, is_xdist_worker: bool) -> None:
+    def __init__(self, settings: Settings, *, worker_id: str) -> None:
         self.settings = settings
-        self.is_xdist_worker = is_xdist_worker
+        self.worker_id = worker_id
+        self.is_xdist_worker = worker_id != "master"
         self.worker = WorkerLoop()
         self._test_loop: asyncio.AbstractEventLoop | None = None
         # Tasks tests left running on purpose (leaked_tasks = warn|ignore), by owner.
@@ -54,6 +55,10 @@ class WorkerLifecycle:
         self.worker.close(self._report_session_leftovers)
         self._kept.clear()
 
+    def retire_worker_loop(self) -> None:
+        """The worker loop's runner is about to close it: report what still runs."""
+        self.worker.retire(self._report_session_leftovers)
+
     def _report_session_leftovers(self, tasks: list[asyncio.Task[Any]]) -> None:
         by_tests = [t for t in tasks if t in self._kept]
         others = [t for t in tasks if t not in self._kept]
@@ -62,7 +67,8 @@ class WorkerLifecycle:
         warnings.warn(
             GreenLightWarning(
                 f"pytest-green-light cancelled {len(tasks)} task(s) still pending when "
-                "the worker session ended:\n  " + "\n  ".join(lines)
+                f"the session of worker {self.worker_id} ended:\n  "
+                + "\n  ".join(lines)
             ),
             stacklevel=1,
         )
@@ -171,7 +177,11 @@ def get_or_create_event_loop() -> asyncio.AbstractEventLoop:
     if running is not None:
         return running
     lifecycle = active()
-    if lifecycle is not None and lifecycle.worker.on_worker_thread():
+    if (
+        lifecycle is not None
+        and lifecycle.worker.on_worker_thread()
+        and not lifecycle.worker.retired
+    ):
         return lifecycle.loop
     loop = current_loop()
     if loop is None or loop.is_closed():

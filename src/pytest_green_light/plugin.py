@@ -17,7 +17,7 @@ from pytest_green_light.greenlet import (
 from pytest_green_light.lifecycle import WorkerLifecycle
 from pytest_green_light.markers import read_item_markers, register_markers
 from pytest_green_light.runner import GreenLightRunner
-from pytest_green_light.worker import is_xdist_controller, is_xdist_worker
+from pytest_green_light.worker import is_xdist_controller, worker_id
 
 LIFECYCLE_KEY = pytest.StashKey[WorkerLifecycle]()
 
@@ -26,23 +26,25 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     settings.add_options(parser)
 
 
-@pytest.hookimpl(trylast=True)
+# tryfirst: pytest-asyncio's pytest_configure must see the loop scopes lined up.
+@pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
     plugin_settings = settings.read_settings(config)
     config.stash[settings.SETTINGS_KEY] = plugin_settings
-    register_markers(config, asyncio_marker=not coordination.has_pytest_asyncio(config))
+    with_pytest_asyncio = coordination.has_pytest_asyncio(config)
+    register_markers(config, asyncio_marker=not with_pytest_asyncio)
     if plugin_settings.debug:
         logging.getLogger("pytest_green_light").setLevel(logging.DEBUG)
     if not plugin_settings.autouse:
         return
+    if with_pytest_asyncio:
+        coordination.line_up_loop_scopes(config, plugin_settings.loop_scope)
     if is_xdist_controller(config):
         require_greenlet_installed()
         return
-    worker_lifecycle = WorkerLifecycle(
-        plugin_settings, is_xdist_worker=is_xdist_worker(config)
-    )
+    worker_lifecycle = WorkerLifecycle(plugin_settings, worker_id=worker_id(config))
     config.stash[LIFECYCLE_KEY] = worker_lifecycle
-    if coordination.has_pytest_asyncio(config):
+    if with_pytest_asyncio:
         coordination.configure(config, worker_lifecycle)
     else:
         config.pluginmanager.register(
@@ -67,8 +69,12 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         lifecycle.activate(worker_lifecycle)
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(
+    config: pytest.Config, items: list[pytest.Item]
+) -> None:
     read_item_markers(items)
+    if coordination.has_pytest_asyncio(config):
+        coordination.mark_function_loop_tests(items)
 
 
 # tryfirst: warnings about leftover tasks must reach xdist before the worker reports

@@ -56,11 +56,14 @@ class WorkerLoop:
 
     Sync code, async tests and async fixtures all get this loop object. Whoever
     unsets, replaces or closes it between tests, ``ensure_current`` puts the worker
-    loop back (a fresh one if it was closed).
+    loop back (a fresh one if it was closed). When pytest-asyncio's session runner
+    holds the loop, that runner closes it after the last test: the loop is *retired*
+    just before, and left alone from then on.
     """
 
     def __init__(self) -> None:
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._retired = False
         self.thread_ident = threading.get_ident()
         self.thread_name = threading.current_thread().name
 
@@ -76,7 +79,7 @@ class WorkerLoop:
     def loop(self) -> asyncio.AbstractEventLoop:
         """The worker loop, open (replaced with a new one if somebody closed it)."""
         loop = self._loop
-        if loop is None or loop.is_closed():
+        if loop is None or (loop.is_closed() and not self._retired):
             if loop is not None:
                 log.warning(
                     "the worker loop %#x was closed before the session ended; "
@@ -86,9 +89,15 @@ class WorkerLoop:
             loop = self.start()
         return loop
 
+    @property
+    def retired(self) -> bool:
+        return self._retired
+
     def ensure_current(self) -> asyncio.AbstractEventLoop:
         """Make the worker loop the thread's current loop again if it is not."""
         loop = self.loop
+        if self._retired:
+            return loop
         if log.isEnabledFor(logging.DEBUG) and current_loop() is not loop:
             log.debug("worker loop %#x made current again", id(loop))
         # Setting is cheaper than asking: asking may warn or create a loop.
@@ -101,19 +110,33 @@ class WorkerLoop:
     def on_worker_thread(self) -> bool:
         return threading.get_ident() == self.thread_ident
 
+    def retire(self, report_leftovers: LeftoverReport) -> None:
+        """Cancel (and report) pending tasks before the loop's runner closes it."""
+        loop = self._loop
+        if loop is not None and not loop.is_closed() and not self._retired:
+            _cancel_leftovers(loop, report_leftovers)
+        self._retired = True
+        log.debug("worker loop %#x handed back to the runner that closes it", id(loop))
+
     def close(self, report_leftovers: LeftoverReport) -> None:
         """Cancel (and report) pending tasks, shut down, close and unset the loop."""
         loop, self._loop = self._loop, None
         if loop is None:
             return
         if not loop.is_closed():
-            leftovers = [t for t in asyncio.all_tasks(loop) if not t.done()]
-            if leftovers:
-                report_leftovers(leftovers)
-                cancel_and_wait(loop, leftovers)
+            _cancel_leftovers(loop, report_leftovers)
             loop.run_until_complete(loop.shutdown_asyncgens())
             loop.run_until_complete(loop.shutdown_default_executor())
             loop.close()
         if current_loop() is loop:
             asyncio.set_event_loop(None)
         log.debug("worker loop %#x closed", id(loop))
+
+
+def _cancel_leftovers(
+    loop: asyncio.AbstractEventLoop, report_leftovers: LeftoverReport
+) -> None:
+    leftovers = [task for task in asyncio.all_tasks(loop) if not task.done()]
+    if leftovers:
+        report_leftovers(leftovers)
+        cancel_and_wait(loop, leftovers)

@@ -1,0 +1,16 @@
+"""Registered as a plugin when pytest-asyncio drives tests on a session loop.
+
+Its autouse session fixture makes pytest-asyncio build its session loop (on the worker
+loop) at each worker's first test. Built first, that runner is torn down last, so every
+session fixture's teardown still finds the worker loop open; and a function-loop test
+that runs first cannot make pytest-asyncio 0.26 close a current loop it did not create.
+"""
+
+from __future__ import annotations
+
+import pytest_asyncio
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session", autouse=True)
+async def _green_light_session_loop() -> None:
+    return None
