@@ -42,6 +42,12 @@ def driver(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
+@pytest.fixture(params=sorted(set(DRIVERS) - {"green-light"}))
+def asyncio_driver(request: pytest.FixtureRequest) -> str:
+    """pytest-asyncio in strict and auto mode (no parameters where it is absent)."""
+    return str(request.param)
+
+
 @pytest.fixture(params=sorted(DISTRIBUTIONS))
 def distribution(request: pytest.FixtureRequest) -> str:
     return str(request.param)

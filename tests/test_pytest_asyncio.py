@@ -1,0 +1,145 @@
+"""Coordination with pytest-asyncio: its loop scopes, its runners, its markers."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from conftest import Inner
+
+FUNCTION_LOOP_FIRST = """
+import asyncio
+import pytest
+from facts import async_fixture, record
+
+
+@async_fixture(scope="session")
+async def session_resource():
+    yield asyncio.get_running_loop()
+
+
+@pytest.mark.asyncio(loop_scope="function")
+async def test_function_loop_first(session_resource):
+    record("function", own=True, session_loop_open=not session_resource.is_closed())
+
+
+@pytest.mark.asyncio
+async def test_session_loop(session_resource):
+    record("session", same=asyncio.get_running_loop() is session_resource)
+
+
+def test_sync(session_resource):
+    record("sync", same=asyncio.get_event_loop() is session_resource)
+"""
+
+
+def test_function_loop_test_first_neither_closes_nor_takes_the_worker_loop(
+    inner: Inner, asyncio_driver: str, distribution: str
+) -> None:
+    inner.driver, inner.distribution = asyncio_driver, distribution
+    inner.pytester.makepyfile(
+        test_one=FUNCTION_LOOP_FIRST, test_two=FUNCTION_LOOP_FIRST
+    )
+
+    inner.run().assert_outcomes(passed=6)
+
+    facts = inner.facts()
+    assert all(f.get("same", True) for f in facts), facts
+    assert all(f.get("session_loop_open", True) for f in facts), facts
+    shared: dict[str, set[str]] = defaultdict(set)
+    for fact in facts:
+        if not fact.get("own"):
+            shared[fact["worker"]].add(fact["loop"])
+    assert all(len(loops) == 1 for loops in shared.values()), shared
+    own = {f["loop"] for f in facts if f.get("own")}
+    assert not own & set().union(*shared.values())
+
+
+def test_no_unset_loop_scope_warning_under_the_defaults(
+    inner: Inner, asyncio_driver: str, distribution: str
+) -> None:
+    inner.driver, inner.distribution = asyncio_driver, distribution
+    inner.pytester.makepyfile("def test_x(): pass")
+
+    result = inner.run("-W", "error::pytest.PytestDeprecationWarning")
+
+    result.assert_outcomes(passed=1)
+    output = result.stdout.str() + result.stderr.str()
+    assert "is unset" not in output
+    assert "DeprecationWarning" not in output
+    result.stdout.fnmatch_lines(
+        [
+            "asyncio: *asyncio_default_fixture_loop_scope=session, "
+            "asyncio_default_test_loop_scope=session*"
+        ]
+    )
+
+
+def test_loop_scopes_the_user_set_win_and_the_header_says_so(
+    inner: Inner, asyncio_driver: str, distribution: str
+) -> None:
+    inner.driver, inner.distribution = asyncio_driver, distribution
+    inner.pytester.makeini(
+        "[pytest]\nfilterwarnings = error\n"
+        "asyncio_default_fixture_loop_scope = function\n"
+        "asyncio_default_test_loop_scope = function\n"
+    )
+    inner.pytester.makepyfile(
+        test_user="""
+        import pytest
+        from facts import record
+
+        @pytest.mark.parametrize("n", range(3))
+        @pytest.mark.asyncio
+        async def test_on_function_loops(n):
+            record("async")
+        """
+    )
+
+    result = inner.run("--dist", "loadfile")
+
+    result.assert_outcomes(passed=3)
+    result.stdout.fnmatch_lines(
+        [
+            "green-light 1.0.0: loop scope session, async tests driven by pytest-asyncio "
+            "* mode; you set asyncio_default_fixture_loop_scope=function, "
+            "asyncio_default_test_loop_scope=function)"
+        ]
+    )
+    assert len({f["loop"] for f in inner.facts()}) == 3
+
+
+def test_session_fixture_teardown_still_finds_the_worker_loop_open(
+    inner: Inner, driver: str, distribution: str
+) -> None:
+    """Sync session fixtures set up before any async one tear down after it."""
+    inner.driver, inner.distribution = driver, distribution
+    inner.pytester.makeconftest(
+        """
+        import asyncio
+        import pytest
+        from facts import record
+
+        @pytest.fixture(scope="session", autouse=True)
+        def sync_session_fixture():
+            yield
+            loop = asyncio.get_event_loop()
+            record("teardown", closed=loop.is_closed())
+        """
+    )
+    inner.pytester.makepyfile(
+        test_async="""
+        import asyncio
+        import pytest
+        from facts import record
+
+        @pytest.mark.asyncio
+        async def test_async():
+            record("async")
+        """
+    )
+
+    inner.run().assert_outcomes(passed=1)
+
+    facts = {f["test"]: f for f in inner.facts()}
+    assert facts["teardown"]["closed"] is False
+    assert facts["teardown"]["loop"] == facts["async"]["loop"]
