@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from importlib.metadata import version
+import sys
 
 import pytest
-from packaging.version import Version
 
-from conftest import AS_GIVEN, Inner
+from conftest import AS_GIVEN, DRIVERS, Inner
 
 HELPERS = """
 import asyncio
@@ -69,38 +68,69 @@ def test_helpers_know_the_worker_its_thread_and_its_loop(
     assert facts["thread"] == {**facts["thread"], "main_thread": False, "usable": True}
 
 
-def test_worker_loop_lives_on_the_thread_xdist_runs_tests_in(inner: Inner) -> None:
-    """pytest-xdist 3.5 runs tests in a thread such as Dummy-1 with some execnet specs."""
-    inner.pytester.makepyfile(
-        test_thread="""
-        import asyncio
-        import pytest
-        from pytest_green_light import is_worker_main_thread
-        from facts import loop_name, record
+THREAD_TESTS = """
+import asyncio
+import pytest
+from pytest_green_light import is_worker_main_thread
+from facts import record
 
-        def test_sync():
-            assert is_worker_main_thread()
-            record("sync", closed=asyncio.get_event_loop().is_closed())
+@pytest.mark.parametrize("n", range(4))
+def test_sync(n):
+    assert is_worker_main_thread()
+    record("sync", closed=asyncio.get_event_loop().is_closed())
 
-        @pytest.mark.asyncio
-        async def test_async():
-            record("async")
+@pytest.mark.parametrize("n", range(4))
+@pytest.mark.asyncio
+async def test_async(n):
+    record("async")
+"""
+
+
+def _one_loop_and_thread_per_worker(facts: list[dict[str, object]]) -> None:
+    for worker in {f["worker"] for f in facts}:
+        on_worker = [f for f in facts if f["worker"] == worker]
+        assert len({f["loop"] for f in on_worker}) == 1
+        assert len({f["thread"] for f in on_worker}) == 1
+    assert not any(f.get("closed") for f in facts)
+
+
+def test_worker_loop_lives_on_the_thread_that_runs_the_tests(
+    inner: Inner, driver: str
+) -> None:
+    """pytest-xdist 3.5 with execnet < 2.1 sometimes runs a worker's tests in a thread
+    such as ``Dummy-1`` (a race in execnet); here pytest runs in such a thread for sure.
+    """
+    inner.pytester.makepyfile(test_thread=THREAD_TESTS)
+    script = inner.pytester.makepyfile(
+        run_in_thread=f"""
+        import sys, threading, pytest
+
+        args = {["-p", "no:cacheprovider", *DRIVERS[driver], "test_thread.py"]!r}
+        outcome = []
+        runner = threading.Thread(target=lambda: outcome.append(pytest.main(args)))
+        runner.start()
+        runner.join()
+        sys.exit(outcome[0])
         """
     )
 
-    inner.distribution = AS_GIVEN
-    result = inner.run("--tx", "2*popen//env:GREEN_LIGHT_TX=1", "--dist", "loadfile")
+    result = inner.pytester.run(sys.executable, str(script))
 
-    result.assert_outcomes(passed=2)
+    result.assert_outcomes(passed=8)
     facts = inner.facts()
-    assert len({f["loop"] for f in facts}) == 1
-    assert len({f["thread"] for f in facts}) == 1
-    # xdist < 3.6 with execnet < 2.1 runs tests in a thread such as Dummy-1 here: the
-    # case this test exists for (the matrix has such cells).
-    if Version(version("pytest-xdist")) < Version("3.6") and Version(
-        version("execnet")
-    ) < Version("2.1"):
-        assert facts[0]["thread"] != "MainThread"
+    assert all(f["thread"] != "MainThread" for f in facts)
+    _one_loop_and_thread_per_worker(facts)
+
+
+def test_xdist_popen_env_specs_run_on_one_loop_per_worker(inner: Inner) -> None:
+    """The spec that, on xdist 3.5, may put a worker's tests in a non-main thread."""
+    inner.pytester.makepyfile(test_thread=THREAD_TESTS)
+    inner.distribution = AS_GIVEN
+
+    result = inner.run("--tx", "4*popen//env:GREEN_LIGHT_TX=1")
+
+    result.assert_outcomes(passed=8)
+    _one_loop_and_thread_per_worker(inner.facts())
 
 
 def test_no_autouse_makes_the_plugin_inert(inner: Inner) -> None:
