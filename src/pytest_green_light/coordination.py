@@ -26,6 +26,7 @@ import pytest
 
 from pytest_green_light.lifecycle import LOOP_SCOPE_KEY, WorkerLifecycle
 from pytest_green_light.settings import LoopScope
+from pytest_green_light.worker import current_loop
 
 LOOP_SCOPE_INI = (
     "asyncio_default_fixture_loop_scope",
@@ -161,9 +162,23 @@ class PytestAsyncioBridge:
         return result
 
     def pytest_fixture_post_finalizer(self, fixturedef: pytest.FixtureDef[Any]) -> None:
-        # A function-loop runner closed its loop and left none (or a closed one) current.
-        if self._is_pytest_asyncios(fixturedef):
-            self.lifecycle.worker.ensure_current()
+        """After a function-loop runner closed its loop, put the worker loop back.
+
+        pytest-asyncio >= 1.4 leaves no loop current, 1.0-1.3 a closed one, and 0.26 a
+        new "clean" loop that nobody else holds: that one is closed here, or it would
+        be garbage-collected open (a ResourceWarning).
+        """
+        if not self._is_pytest_asyncios(fixturedef):
+            return
+        replaced = current_loop()
+        worker_loop = self.lifecycle.worker.ensure_current()
+        if (
+            replaced is not None
+            and replaced is not worker_loop
+            and not replaced.is_closed()
+            and not replaced.is_running()
+        ):
+            replaced.close()
 
 
 def configure(config: pytest.Config, lifecycle: WorkerLifecycle) -> None:

@@ -101,9 +101,11 @@ class WorkerLifecycle:
         finally:
             self._test_loop = None
             try:
-                cancel_and_wait(loop, asyncio.all_tasks(loop))
-                loop.run_until_complete(loop.shutdown_asyncgens())
-                loop.run_until_complete(loop.shutdown_default_executor())
+                # pytest-asyncio 0.26 closes any current loop it did not make.
+                if not loop.is_closed():
+                    cancel_and_wait(loop, asyncio.all_tasks(loop))
+                    loop.run_until_complete(loop.shutdown_asyncgens())
+                    loop.run_until_complete(loop.shutdown_default_executor())
             finally:
                 loop.close()
                 self.worker.ensure_current()
