@@ -6,7 +6,7 @@ parametrized over both, and over the plugin's own runner with pytest-asyncio dis
 
 from __future__ import annotations
 
-from typing import NamedTuple, Optional
+from typing import NamedTuple
 
 import nox
 
@@ -17,7 +17,7 @@ nox.options.sessions = ["matrix"]
 class Cell(NamedTuple):
     python: str
     pytest: str
-    pytest_asyncio: Optional[str]  # None: not installed
+    pytest_asyncio: str | None  # None: not installed
     xdist: str
     sqlalchemy: str
 
@@ -47,7 +47,7 @@ CELLS = [
 ]
 
 
-def _pin(name: str, version: Optional[str]) -> str:
+def _pin(name: str, version: str | None) -> str:
     return name if version in (None, LATEST) else f"{name}=={version}.*"
 
 
