@@ -8,7 +8,7 @@ New code can use the ``green_light_engine`` / ``green_light_session`` fixtures i
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
 from sqlalchemy.ext.asyncio import (
@@ -97,17 +97,9 @@ async def async_db_transaction(
     On an exception the transaction is always rolled back; otherwise only when
     ``rollback`` is true.
     """
-    if nested:
-        async with session.begin_nested():
-            try:
-                yield
-            except Exception:
-                await session.rollback()
-                raise
-            finally:
-                if rollback:
-                    await session.rollback()
-    else:
+    async with AsyncExitStack() as stack:
+        if nested:
+            await stack.enter_async_context(session.begin_nested())
         try:
             yield
         except Exception:
