@@ -161,7 +161,10 @@ def test_autouse_flag_and_default_keep_the_plugin_on(
         )  # the ini turned it off; nothing runs coroutines
 
 
-def test_debug_logs_lifecycle_events(inner: Inner) -> None:
+def test_debug_logs_lifecycle_events_and_the_controller_has_no_loop(
+    inner: Inner, distribution: str
+) -> None:
+    inner.distribution = distribution
     inner.pytester.makepyfile("def test_x(): pass")
 
     result = inner.run(
@@ -169,7 +172,40 @@ def test_debug_logs_lifecycle_events(inner: Inner) -> None:
     )
 
     result.assert_outcomes(passed=1)
-    result.stdout.fnmatch_lines(["*worker loop 0x* closed*"])
+    if distribution == "n0":
+        result.stdout.fnmatch_lines(
+            [
+                "*worker loop 0x* started in thread MainThread*",
+                "*worker loop 0x* closed*",
+            ]
+        )
+    else:  # live logs come from the controller, which must have made no loop
+        result.stdout.no_fnmatch_line("*worker loop*")
+
+
+def test_green_light_loop_is_the_loop_the_test_runs_on(
+    inner: Inner, driver: str
+) -> None:
+    inner.driver = driver
+    inner.pytester.makepyfile(
+        """
+        import asyncio
+        import pytest
+
+        def test_sync(green_light_loop):
+            assert asyncio.get_event_loop() is green_light_loop
+
+        @pytest.mark.asyncio
+        async def test_async(green_light_loop):
+            assert asyncio.get_running_loop() is green_light_loop
+
+        @pytest.mark.green_light(loop_scope="function")
+        def test_own_loop(green_light_loop):
+            assert asyncio.get_event_loop() is green_light_loop
+        """
+    )
+
+    inner.run().assert_outcomes(passed=3)
 
 
 def test_async_sqlalchemy_marker_is_registered(inner: Inner) -> None:
