@@ -1,0 +1,392 @@
+"""pytest-green-light's benchmarks: what the plugin costs and what it buys.
+
+Run by ``scripts/bench``, which prepares the virtualenvs. Each benchmark runs its
+configurations alternately, several rounds, and reports medians and ratios measured in
+this one run: the machine is shared and noisy, so absolute times mean little.
+
+    python benchmarks/run.py [--rounds N] [--only NAME ...] [--gl020-python PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from importlib.metadata import version
+from pathlib import Path
+
+import suites
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "RESULTS.md"
+
+
+@dataclass
+class Config:
+    """One way of running a suite: a Python (virtualenv) and pytest arguments."""
+
+    label: str
+    args: Sequence[str]
+    python: str = sys.executable
+    env: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Row:
+    benchmark: str
+    config: str
+    median_s: float
+    ratio: float | None
+    baseline: str
+    note: str = ""
+
+
+def run_pytest(suite: Path, config: Config) -> float:
+    """Wall time of one pytest run; a failing run is an error, not a number."""
+    env = {**os.environ, **config.env}
+    for name in ("PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT", "PYTEST_ADDOPTS"):
+        env.pop(name, None)
+    start = time.perf_counter()
+    done = subprocess.run(
+        [config.python, "-m", "pytest", "-q", "-p", "no:cacheprovider", *config.args],
+        cwd=suite,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    elapsed = time.perf_counter() - start
+    if done.returncode != 0:
+        raise SystemExit(
+            f"{config.label} failed in {suite}:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+        )
+    return elapsed
+
+
+def compare(
+    name: str, suite: Path, configs: list[Config], rounds: int, baseline: str
+) -> list[Row]:
+    """Run the configurations alternately; medians, and ratios to ``baseline``."""
+    times: dict[str, list[float]] = {config.label: [] for config in configs}
+    for config in configs:  # warm-up: imports, .pyc files, SQLite files
+        run_pytest(suite, config)
+    for _ in range(rounds):
+        for config in configs:
+            times[config.label].append(run_pytest(suite, config))
+    base = statistics.median(times[baseline])
+    rows = []
+    for config in configs:
+        median = statistics.median(times[config.label])
+        rows.append(Row(name, config.label, median, median / base, baseline))
+        print(f"  {config.label:<48} {median:8.3f} s  x{median / base:.3f}", flush=True)
+    return rows
+
+
+# -- the benchmarks ------------------------------------------------------------
+
+
+def sync_overhead(work: Path, rounds: int, _: argparse.Namespace) -> list[Row]:
+    """2000 trivial sync tests: plugin on vs off, -n 0 and -n 2, with and without
+    pytest-asyncio."""
+    suite = suites.trivial_sync(work, 2000)
+    rows = []
+    for dist in (["-n", "0"], ["-n", "2"]):
+        for asyncio_args, asyncio_label in (
+            (["-p", "no:asyncio"], ""),
+            ([], " +pytest-asyncio"),
+        ):
+            off = Config(
+                f"off {' '.join(dist)}{asyncio_label}",
+                [*dist, *asyncio_args, "-p", "no:green_light"],
+            )
+            on = Config(f"on {' '.join(dist)}{asyncio_label}", [*dist, *asyncio_args])
+            rows += compare(
+                "1. sync overhead (2000 trivial tests)",
+                suite,
+                [off, on],
+                rounds,
+                off.label,
+            )
+    return rows
+
+
+def async_overhead(work: Path, rounds: int, args: argparse.Namespace) -> list[Row]:
+    """1000 async SQLAlchemy tests, each with its own engine: plugin vs bare
+    pytest-asyncio vs pytest-green-light 0.2.0."""
+    suite = suites.per_test_engine(work, 1000)
+    bare = Config("pytest-asyncio alone", ["-n", "0", "-p", "no:green_light"])
+    configs = [bare, Config("pytest-green-light 1.0", ["-n", "0"])]
+    if args.gl020_python:
+        configs.append(
+            Config("pytest-green-light 0.2.0", ["-n", "0"], python=args.gl020_python)
+        )
+    return compare(
+        "2. async overhead (1000 per-test-engine tests)",
+        suite,
+        configs,
+        rounds,
+        bare.label,
+    )
+
+
+def session_loop_gain(work: Path, rounds: int, _: argparse.Namespace) -> list[Row]:
+    """The same 1000 tests on one session engine per worker (rolled-back transactions)
+    vs per-test engines on pytest-asyncio's function loops."""
+    per_test = suites.per_test_engine(work, 1000)
+    shared = suites.shared_engine(work, 1000)
+    rows = []
+    for dist in ("0", "2"):
+        function_loops = Config(
+            f"per-test engines, function loops -n {dist}",
+            [
+                "-n",
+                dist,
+                "-p",
+                "no:green_light",
+                "-o",
+                "asyncio_default_fixture_loop_scope=function",
+            ],
+        )
+        session_loop = Config(
+            f"session engine, --green-light-loop-scope=session -n {dist}",
+            ["-n", dist, "--green-light-loop-scope=session"],
+        )
+        times = _alternate(
+            {
+                function_loops.label: (per_test, function_loops),
+                session_loop.label: (shared, session_loop),
+            },
+            rounds,
+        )
+        base = statistics.median(times[function_loops.label])
+        for label, samples in times.items():
+            median = statistics.median(samples)
+            rows.append(
+                Row(
+                    "3. what the session loop buys (1000 tests)",
+                    label,
+                    median,
+                    median / base,
+                    function_loops.label,
+                )
+            )
+            print(f"  {label:<48} {median:8.3f} s  x{median / base:.3f}", flush=True)
+    return rows
+
+
+def _alternate(
+    runs: dict[str, tuple[Path, Config]], rounds: int
+) -> dict[str, list[float]]:
+    for suite, config in runs.values():
+        run_pytest(suite, config)
+    times: dict[str, list[float]] = {label: [] for label in runs}
+    for _ in range(rounds):
+        for label, (suite, config) in runs.items():
+            times[label].append(run_pytest(suite, config))
+    return times
+
+
+STARTUP_PROBE = """
+import json, os, time
+import pytest
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_sessionstart(session):
+    start = time.perf_counter()
+    try:
+        return (yield)
+    finally:
+        with open(os.environ["BENCH_STARTUP_FILE"], "a") as out:
+            out.write(json.dumps({
+                "worker": os.environ.get("PYTEST_XDIST_WORKER"),
+                "sessionstart_s": time.perf_counter() - start,
+            }) + "\\n")
+"""
+
+
+def worker_startup(work: Path, rounds: int, _: argparse.Namespace) -> list[Row]:
+    """What the plugin adds to each xdist worker's start: the wall time of a 1-test
+    suite with -n 2, and each worker's pytest_sessionstart (loop creation and the
+    greenlet round trip) timed inside the worker."""
+    suite = suites.one_test(work)
+    (suite / "startup_probe.py").write_text(STARTUP_PROBE)
+    probe_file = work / "startup.jsonl"
+    env = {"BENCH_STARTUP_FILE": str(probe_file), "PYTHONPATH": str(suite)}
+    off = Config(
+        "off -n 2",
+        ["-n", "2", "-p", "startup_probe", "-p", "no:asyncio", "-p", "no:green_light"],
+        env=env,
+    )
+    on = Config(
+        "on -n 2", ["-n", "2", "-p", "startup_probe", "-p", "no:asyncio"], env=env
+    )
+    sessionstart: dict[str, list[float]] = {off.label: [], on.label: []}
+    wall: dict[str, list[float]] = {off.label: [], on.label: []}
+    for _ in range(rounds * 3):
+        for config in (off, on):
+            probe_file.unlink(missing_ok=True)
+            wall[config.label].append(run_pytest(suite, config))
+            lines = [json.loads(line) for line in probe_file.read_text().splitlines()]
+            sessionstart[config.label] += [
+                line["sessionstart_s"]
+                for line in lines
+                if line["worker"]  # not the controller
+            ]
+    rows = []
+    for label in (off.label, on.label):
+        wall_median = statistics.median(wall[label])
+        start_median = statistics.median(sessionstart[label]) * 1000
+        rows.append(
+            Row(
+                "4. worker start-up (1 test, -n 2)",
+                label,
+                wall_median,
+                wall_median / statistics.median(wall[off.label]),
+                off.label,
+                f"pytest_sessionstart per process: {start_median:.2f} ms (median)",
+            )
+        )
+        print(
+            f"  {label:<48} {wall_median:8.3f} s  sessionstart {start_median:.2f} ms",
+            flush=True,
+        )
+    added = (
+        statistics.median(sessionstart[on.label])
+        - statistics.median(sessionstart[off.label])
+    ) * 1000
+    rows[
+        -1
+    ].note += f"; the plugin adds {added:.2f} ms to it; importing the plugin: {_plugin_import_ms():.1f} ms"
+    return rows
+
+
+def _plugin_import_ms() -> float:
+    """Import time of the plugin in a process that has imported pytest already (a worker)."""
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-X",
+            "importtime",
+            "-c",
+            "import pytest, _pytest.python; import pytest_green_light.plugin",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    for line in done.stderr.splitlines():
+        if line.rstrip().endswith("| pytest_green_light.plugin"):
+            return int(line.split("|")[1]) / 1000
+    raise SystemExit("could not read the plugin's import time")
+
+
+def soak(work: Path, _rounds: int, _: argparse.Namespace) -> list[Row]:
+    """10,000 mixed tests with -n 2: every report arrives; each worker's peak RSS grows
+    by less than 20 MB from its 1000th test to its last."""
+    suite = suites.soak(work, 10_000)
+    rss_file = work / "rss.jsonl"
+    rss_file.unlink(missing_ok=True)
+    config = Config(
+        "on -n 2",
+        ["-n", "2", "-p", "no:warnings", "-rN"],
+        env={"BENCH_RSS_FILE": str(rss_file)},
+    )
+    env = {**os.environ, **config.env}
+    start = time.perf_counter()
+    done = subprocess.run(
+        [config.python, "-m", "pytest", "-q", "-p", "no:cacheprovider", *config.args],
+        cwd=suite,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    elapsed = time.perf_counter() - start
+    summary = (
+        done.stdout.strip().splitlines()[-1]
+        if done.stdout.strip()
+        else done.stderr[-500:]
+    )
+    records = [json.loads(line) for line in rss_file.read_text().splitlines()]
+    growth = []
+    for worker in sorted({r["worker"] for r in records}):
+        mine = {r["when"]: r for r in records if r["worker"] == worker}
+        grew_mb = (mine["at_end"]["peak_kb"] - mine["after_1000"]["peak_kb"]) / 1024
+        growth.append(
+            f"{worker}: {mine['after_1000']['peak_kb'] / 1024:.0f} MB after 1000 tests, "
+            f"+{grew_mb:.1f} MB by its last ({mine['at_end']['tests']} tests)"
+        )
+    note = f"{summary}; " + "; ".join(growth)
+    print(f"  {note}", flush=True)
+    return [
+        Row("5. soak (10,000 mixed tests, -n 2)", config.label, elapsed, None, "", note)
+    ]
+
+
+BENCHMARKS: dict[str, Callable[[Path, int, argparse.Namespace], list[Row]]] = {
+    "sync_overhead": sync_overhead,
+    "async_overhead": async_overhead,
+    "session_loop_gain": session_loop_gain,
+    "worker_startup": worker_startup,
+    "soak": soak,
+}
+
+
+def write_results(rows: list[Row], rounds: int) -> None:
+    lines = [
+        "# Benchmark results",
+        "",
+        f"Measured {datetime.date.today().isoformat()} by `scripts/bench` on "
+        f"{os.cpu_count()} cores, {platform.system()} {platform.machine()}, "
+        f"Python {platform.python_version()}, pytest {version('pytest')}, "
+        f"pytest-asyncio {version('pytest-asyncio')}, pytest-xdist {version('pytest-xdist')}, "
+        f"SQLAlchemy {version('sqlalchemy')}.",
+        "",
+        f"Medians of {rounds} alternating rounds after one warm-up run each; ratios are to "
+        "the baseline of the same benchmark in the same run. The machine is shared and "
+        "noisy: read the ratios, not the seconds.",
+        "",
+        "| benchmark | configuration | median (s) | ratio | baseline | note |",
+        "| --- | --- | ---: | ---: | --- | --- |",
+    ]
+    for row in rows:
+        ratio = f"{row.ratio:.3f}" if row.ratio is not None else ""
+        lines.append(
+            f"| {row.benchmark} | {row.config} | {row.median_s:.3f} | {ratio} | {row.baseline} | {row.note} |"
+        )
+    RESULTS.write_text("\n".join(lines) + "\n")
+    print(f"wrote {RESULTS}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--only", nargs="*", choices=sorted(BENCHMARKS))
+    parser.add_argument(
+        "--gl020-python", help="a Python with pytest-green-light 0.2.0 installed"
+    )
+    args = parser.parse_args()
+    rows: list[Row] = []
+    with tempfile.TemporaryDirectory(prefix="green-light-bench-") as tmp:
+        for name, benchmark in BENCHMARKS.items():
+            if args.only and name not in args.only:
+                continue
+            print(
+                f"{name}: {benchmark.__doc__.splitlines()[0] if benchmark.__doc__ else ''}",
+                flush=True,
+            )
+            rows += benchmark(Path(tmp) / name, args.rounds, args)
+    write_results(rows, args.rounds)
+
+
+if __name__ == "__main__":
+    main()

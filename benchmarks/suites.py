@@ -1,0 +1,211 @@
+"""The test suites the benchmarks run, written to a work directory on demand."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+INI = """\
+[pytest]
+asyncio_mode = auto
+filterwarnings = ignore::DeprecationWarning
+"""
+
+TRIVIAL_SYNC = """\
+def test_{n}():
+    assert {n} + 1 > {n}
+"""
+
+MODELS = """\
+from sqlalchemy import Integer, String
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Item(Base):
+    __tablename__ = "items"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(50))
+"""
+
+# Each test makes (and disposes) its own engine: what suites without a shared loop do.
+PER_TEST_ENGINE = """\
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
+from models import Base, Item
+
+
+@pytest.mark.parametrize("n", range({count}))
+async def test_item(tmp_path, n):
+    engine = create_async_engine(f"sqlite+aiosqlite:///{{tmp_path}}/db.sqlite")
+    async with engine.begin() as conn:
+        await conn.run_sync(Base.metadata.create_all)
+    async with AsyncSession(engine) as session:
+        session.add(Item(name=f"item {{n}}"))
+        await session.commit()
+        assert await session.scalar(select(func.count()).select_from(Item)) == 1
+    await engine.dispose()
+"""
+
+# One engine per worker, each test in a rolled-back transaction: what the plugin enables.
+SHARED_ENGINE_CONFTEST = """\
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
+from models import Base
+
+
+@pytest.fixture(scope="session")
+async def engine(tmp_path_factory):
+    engine = create_async_engine(
+        f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('db')}/db.sqlite"
+    )
+    async with engine.begin() as conn:
+        await conn.run_sync(Base.metadata.create_all)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+async def session(engine):
+    async with engine.connect() as conn:
+        transaction = await conn.begin()
+        async with AsyncSession(bind=conn) as session:
+            yield session
+        await transaction.rollback()
+"""
+
+SHARED_ENGINE = """\
+import pytest
+from sqlalchemy import func, select
+from models import Item
+
+
+@pytest.mark.parametrize("n", range({count}))
+async def test_item(session, n):
+    session.add(Item(name=f"item {{n}}"))
+    await session.flush()
+    assert await session.scalar(select(func.count()).select_from(Item)) == 1
+"""
+
+ONE_TEST = "def test_one():\n    pass\n"
+
+# The soak suite: sync tests, async database tests on a shared engine, tests that start
+# tasks and leave them to the plugin, logging; with a probe that records each worker's
+# peak RSS after its 1000th and its last test.
+SOAK_CONFTEST = (
+    SHARED_ENGINE_CONFTEST
+    + """
+
+import json, os, resource
+
+_done = 0
+
+
+def pytest_runtest_logfinish(nodeid, location):
+    global _done
+    _done += 1
+    if _done == 1000:
+        _write("after_1000")
+
+
+def pytest_sessionfinish(session):
+    _write("at_end")
+
+
+def _write(when):
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "master")
+    with open(os.environ["BENCH_RSS_FILE"], "a") as out:
+        peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        out.write(json.dumps({"worker": worker, "when": when, "tests": _done, "peak_kb": peak_kb}) + "\\n")
+"""
+)
+
+SOAK = """\
+import asyncio
+import logging
+import pytest
+from sqlalchemy import func, select
+from models import Item
+
+log = logging.getLogger("soak")
+
+
+@pytest.mark.parametrize("n", range({count}))
+def test_sync(n):
+    assert sum(range(n % 50)) >= 0
+
+
+@pytest.mark.parametrize("n", range({count}))
+async def test_database(session, n):
+    session.add(Item(name=f"item {{n}}"))
+    await session.flush()
+    assert await session.scalar(select(func.count()).select_from(Item)) == 1
+
+
+@pytest.mark.parametrize("n", range({count}))
+async def test_leaves_a_task(n):
+    async def ticker():
+        while True:
+            await asyncio.sleep(0.001)
+
+    asyncio.create_task(ticker())
+    await asyncio.sleep(0)
+
+
+@pytest.mark.parametrize("n", range({count}))
+async def test_logs(caplog, n):
+    caplog.set_level(logging.INFO)
+    log.info("message %d", n)
+    await asyncio.sleep(0)
+    assert caplog.messages == [f"message {{n}}"]
+"""
+
+
+def _write(directory: Path, files: dict[str, str]) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        (directory / name).write_text(textwrap.dedent(text))
+    return directory
+
+
+def trivial_sync(root: Path, count: int) -> Path:
+    body = "\n\n".join(TRIVIAL_SYNC.format(n=n) for n in range(count))
+    return _write(root / "trivial_sync", {"pytest.ini": INI, "test_trivial.py": body})
+
+
+def per_test_engine(root: Path, count: int) -> Path:
+    files = {"pytest.ini": INI, "models.py": MODELS}
+    files.update(_split("test_per_test_engine", PER_TEST_ENGINE, count))
+    return _write(root / "per_test_engine", files)
+
+
+def shared_engine(root: Path, count: int) -> Path:
+    files = {
+        "pytest.ini": INI,
+        "models.py": MODELS,
+        "conftest.py": SHARED_ENGINE_CONFTEST,
+    }
+    files.update(_split("test_shared_engine", SHARED_ENGINE, count))
+    return _write(root / "shared_engine", files)
+
+
+def one_test(root: Path) -> Path:
+    return _write(root / "one_test", {"pytest.ini": INI, "test_one.py": ONE_TEST})
+
+
+def soak(root: Path, count: int) -> Path:
+    """``count`` tests in all, a quarter of each kind, over ten files."""
+    files = {"pytest.ini": INI, "models.py": MODELS, "conftest.py": SOAK_CONFTEST}
+    files.update(_split("test_soak", SOAK, count // 4))
+    return _write(root / "soak", files)
+
+
+def _split(stem: str, template: str, count: int, parts: int = 10) -> dict[str, str]:
+    """The same template over ``parts`` files (so xdist has files to spread)."""
+    return {
+        f"{stem}_{i}.py": template.format(count=count // parts) for i in range(parts)
+    }
