@@ -190,6 +190,22 @@ def configure(config: pytest.Config, lifecycle: WorkerLifecycle) -> None:
         config.pluginmanager.import_plugin("pytest_green_light.session_anchor")
 
 
+ANCHOR = "_green_light_session_loop"
+
+
+def set_up_anchor_first(items: list[pytest.Item]) -> None:
+    """Make the session-loop anchor the first fixture each test sets up.
+
+    pytest 8 sets up a root conftest's autouse fixtures before a plugin's; torn down
+    after pytest-asyncio's session runner, they would find the worker loop closed.
+    """
+    for item in items:
+        names = getattr(item, "fixturenames", None)
+        if names and ANCHOR in names and names[0] != ANCHOR:
+            names.remove(ANCHOR)
+            names.insert(0, ANCHOR)
+
+
 def mark_function_loop_tests(items: list[pytest.Item]) -> None:
     """Make pytest-asyncio give ``green_light(loop_scope="function")`` tests their own
     loop: it reads the loop scope from the closest ``asyncio`` marker."""

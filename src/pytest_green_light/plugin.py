@@ -75,6 +75,7 @@ def pytest_collection_modifyitems(
     read_item_markers(items)
     if coordination.has_pytest_asyncio(config):
         coordination.mark_function_loop_tests(items)
+        coordination.set_up_anchor_first(items)
 
 
 # tryfirst: warnings about leftover tasks must reach xdist before the worker reports
