@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import warnings
-from collections.abc import Generator
 from typing import Any
 
 import pytest
@@ -43,15 +43,23 @@ class WorkerLifecycle:
         self.is_xdist_worker = worker_id != "master"
         self.worker = WorkerLoop()
         self._test_loop: asyncio.AbstractEventLoop | None = None
+        self._ledger: TaskLedger | None = None
+        self._ledger_token: contextvars.Token[TaskLedger | None] | None = None
         # Tasks tests left running on purpose (leaked_tasks = warn|ignore), by owner.
         self._kept: dict[asyncio.Task[Any], str] = {}
 
-    # -- session ---------------------------------------------------------------
+    # -- session (hooks: this object is registered as a plugin in workers) ----
 
-    def start(self) -> None:
+    def pytest_sessionstart(self) -> None:
         verify_greenlet(self.worker.start())
+        _active.append(self)
 
-    def finish(self) -> None:
+    # tryfirst: warnings about leftover tasks must reach xdist before the worker
+    # reports that it finished.
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionfinish(self) -> None:
+        if self in _active:
+            _active.remove(self)
         self.worker.close(self._report_session_leftovers)
         self._kept.clear()
 
@@ -81,44 +89,42 @@ class WorkerLifecycle:
         return self._test_loop or self.worker.loop
 
     def loop_scope_for(self, item: pytest.Item) -> LoopScope:
-        return item.stash.get(LOOP_SCOPE_KEY, self.settings.loop_scope)
+        # Not stash.get(): it raises and catches KeyError for every unmarked test.
+        stash = item.stash
+        return (
+            stash[LOOP_SCOPE_KEY]  # noqa: SIM401 - see above
+            if LOOP_SCOPE_KEY in stash
+            else self.settings.loop_scope
+        )
 
-    # -- one test --------------------------------------------------------------
+    # -- one test ----------------------------------------------------------------
+    # Runtest hooks rather than a per-test fixture: pytest's machinery for one
+    # function-scoped autouse fixture costs several per cent of a trivial test.
 
-    def run_test(self, item: pytest.Item) -> Generator[None, None, None]:
-        """The body of ``ensure_greenlet_context``: set up, yield to the test, clean up."""
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        """Before any fixture: the worker loop current, or a fresh loop of the test's."""
         if self.loop_scope_for(item) == "function":
-            yield from self._on_fresh_loop()
+            self._test_loop = asyncio.new_event_loop()
+            asyncio.set_event_loop(self._test_loop)
         else:
-            yield from self._on_worker_loop(item)
+            self.worker.ensure_current()
+            self._ledger = TaskLedger(item.nodeid)
+            self._ledger_token = current_ledger.set(self._ledger)
 
-    def _on_fresh_loop(self) -> Generator[None, None, None]:
-        loop = asyncio.new_event_loop()
-        asyncio.set_event_loop(loop)
-        self._test_loop = loop
-        try:
-            yield
-        finally:
-            self._test_loop = None
-            try:
-                # pytest-asyncio 0.26 closes any current loop it did not make.
-                if not loop.is_closed():
-                    cancel_and_wait(loop, asyncio.all_tasks(loop))
-                    loop.run_until_complete(loop.shutdown_asyncgens())
-                    loop.run_until_complete(loop.shutdown_default_executor())
-            finally:
-                loop.close()
-                self.worker.ensure_current()
-
-    def _on_worker_loop(self, item: pytest.Item) -> Generator[None, None, None]:
-        loop = self.worker.ensure_current()
-        ledger = TaskLedger(item.nodeid)
-        token = current_ledger.set(ledger)
-        try:
-            yield
-        finally:
-            current_ledger.reset(token)
+    @pytest.hookimpl(trylast=True)
+    def pytest_runtest_teardown(self, item: pytest.Item) -> None:
+        """After the test's fixtures: close its own loop, or handle tasks it left."""
+        if self._test_loop is not None:
+            loop, self._test_loop = self._test_loop, None
+            _close_test_loop(loop)
+            self.worker.ensure_current()
+        if self._ledger is not None and self._ledger_token is not None:
+            ledger, self._ledger = self._ledger, None
+            current_ledger.reset(self._ledger_token)
+            self._ledger_token = None
             leftovers = ledger.pending()
+            loop = self.worker.loop
             if leftovers and not loop.is_closed():
                 self._handle_test_leftovers(item, loop, leftovers)
 
@@ -151,17 +157,19 @@ class WorkerLifecycle:
             )
 
 
+def _close_test_loop(loop: asyncio.AbstractEventLoop) -> None:
+    try:
+        # pytest-asyncio 0.26 closes any current loop it did not make.
+        if not loop.is_closed():
+            cancel_and_wait(loop, asyncio.all_tasks(loop))
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.run_until_complete(loop.shutdown_default_executor())
+    finally:
+        loop.close()
+
+
 # The worker sessions running in this process, innermost last (pytester runs nest).
 _active: list[WorkerLifecycle] = []
-
-
-def activate(lifecycle: WorkerLifecycle) -> None:
-    _active.append(lifecycle)
-
-
-def deactivate(lifecycle: WorkerLifecycle) -> None:
-    if lifecycle in _active:
-        _active.remove(lifecycle)
 
 
 def active() -> WorkerLifecycle | None:

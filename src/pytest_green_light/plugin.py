@@ -44,6 +44,7 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     worker_lifecycle = WorkerLifecycle(plugin_settings, worker_id=worker_id(config))
     config.stash[LIFECYCLE_KEY] = worker_lifecycle
+    config.pluginmanager.register(worker_lifecycle, "green_light_lifecycle")
     if with_pytest_asyncio:
         coordination.configure(config, worker_lifecycle)
     else:
@@ -62,13 +63,6 @@ def pytest_report_header(config: pytest.Config) -> str:
     )
 
 
-def pytest_sessionstart(session: pytest.Session) -> None:
-    worker_lifecycle = session.config.stash.get(LIFECYCLE_KEY, None)
-    if worker_lifecycle is not None:
-        worker_lifecycle.start()
-        lifecycle.activate(worker_lifecycle)
-
-
 def pytest_collection_modifyitems(
     config: pytest.Config, items: list[pytest.Item]
 ) -> None:
@@ -76,16 +70,6 @@ def pytest_collection_modifyitems(
     if coordination.has_pytest_asyncio(config):
         coordination.mark_function_loop_tests(items)
         coordination.set_up_anchor_first(items)
-
-
-# tryfirst: warnings about leftover tasks must reach xdist before the worker reports
-# that it finished.
-@pytest.hookimpl(tryfirst=True)
-def pytest_sessionfinish(session: pytest.Session) -> None:
-    worker_lifecycle = session.config.stash.get(LIFECYCLE_KEY, None)
-    if worker_lifecycle is not None:
-        lifecycle.deactivate(worker_lifecycle)
-        worker_lifecycle.finish()
 
 
 @pytest.hookimpl(wrapper=True)
@@ -107,20 +91,14 @@ def pytest_runtest_makereport(
     return report
 
 
-@pytest.fixture(autouse=True)
-def ensure_greenlet_context(
-    request: pytest.FixtureRequest,
-) -> Generator[None, None, None]:
-    """Give the test the worker's event loop (or its own, with loop scope ``function``).
+@pytest.fixture(scope="session", autouse=True)
+def ensure_greenlet_context() -> None:
+    """Kept from 0.2.0 (autouse, same name) so conftest overrides keep resolving.
 
-    A no-op while the worker loop is healthy; puts it back if a test or library unset,
-    replaced or closed it, and cancels tasks the test leaves running.
+    Nothing to do here any more: the worker loop is set up once per session, and each
+    test's turn on it (the loop made current again, a fresh loop with loop scope
+    ``function``, leaked tasks handled) happens in pytest's runtest hooks.
     """
-    worker_lifecycle = request.config.stash.get(LIFECYCLE_KEY, None)
-    if worker_lifecycle is None:
-        yield
-    else:
-        yield from worker_lifecycle.run_test(request.node)
 
 
 @pytest.fixture
