@@ -6,6 +6,7 @@ import asyncio
 import contextvars
 import logging
 import warnings
+from collections.abc import Generator
 from typing import Any
 
 import pytest
@@ -21,6 +22,8 @@ from pytest_green_light.tasks import (
 from pytest_green_light.worker import WorkerLoop, current_loop
 
 log = logging.getLogger("pytest_green_light")
+
+OWN_LOOP_FIXTURE = "_green_light_own_loop"
 
 LOOP_SCOPE_KEY = pytest.StashKey[LoopScope]()
 """Set on items whose ``green_light(loop_scope=...)`` marker differs from the default."""
@@ -68,10 +71,15 @@ class WorkerLifecycle:
         self.worker.retire(self._report_session_leftovers)
 
     def _report_session_leftovers(self, tasks: list[asyncio.Task[Any]]) -> None:
-        by_tests = [t for t in tasks if t in self._kept]
-        others = [t for t in tasks if t not in self._kept]
-        lines = [f"{describe(t)}, left running by {self._kept[t]}" for t in by_tests]
-        lines += [f"{describe(t)}, started outside any test" for t in others]
+        owners = dict(self._kept)
+        if self._ledger is not None:  # the last test is still tearing down
+            owners.update((task, self._ledger.owner) for task in self._ledger.tasks)
+        lines = [
+            f"{describe(t)}, left running by {owners[t]}"
+            if t in owners
+            else f"{describe(t)}, started outside any test"
+            for t in tasks
+        ]
         warnings.warn(
             GreenLightWarning(
                 f"pytest-green-light cancelled {len(tasks)} task(s) still pending when "
@@ -98,35 +106,56 @@ class WorkerLifecycle:
         )
 
     # -- one test ----------------------------------------------------------------
-    # Runtest hooks rather than a per-test fixture: pytest's machinery for one
-    # function-scoped autouse fixture costs several per cent of a trivial test.
+    # On the worker loop, a test's turn is handled in runtest hooks: pytest's machinery
+    # for a function-scoped autouse fixture costs several per cent of a trivial test.
+    # A test with a loop of its own gets it from a fixture set up before all others
+    # (so that its fixtures' teardowns still run on that loop).
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        for item in items:
+            names = getattr(item, "fixturenames", None)
+            if names is not None and self.loop_scope_for(item) == "function":
+                names.insert(0, OWN_LOOP_FIXTURE)
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
-        """Before any fixture: the worker loop current, or a fresh loop of the test's."""
-        if self.loop_scope_for(item) == "function":
-            self._test_loop = asyncio.new_event_loop()
-            asyncio.set_event_loop(self._test_loop)
-        else:
+        """Before any fixture: the worker loop current, and a ledger for new tasks."""
+        if self.loop_scope_for(item) == "session":
             self.worker.ensure_current()
             self._ledger = TaskLedger(item.nodeid)
             self._ledger_token = current_ledger.set(self._ledger)
 
     @pytest.hookimpl(trylast=True)
     def pytest_runtest_teardown(self, item: pytest.Item) -> None:
-        """After the test's fixtures: close its own loop, or handle tasks it left."""
-        if self._test_loop is not None:
-            loop, self._test_loop = self._test_loop, None
-            _close_test_loop(loop)
-            self.worker.ensure_current()
-        if self._ledger is not None and self._ledger_token is not None:
-            ledger, self._ledger = self._ledger, None
-            current_ledger.reset(self._ledger_token)
-            self._ledger_token = None
-            leftovers = ledger.pending()
-            loop = self.worker.loop
-            if leftovers and not loop.is_closed():
-                self._handle_test_leftovers(item, loop, leftovers)
+        """After the test's fixtures: handle the tasks it left running."""
+        if self._ledger is None or self._ledger_token is None:
+            return
+        ledger, self._ledger = self._ledger, None
+        current_ledger.reset(self._ledger_token)
+        self._ledger_token = None
+        leftovers = ledger.pending()
+        loop = self.worker.loop
+        if leftovers and not loop.is_closed():
+            self._handle_test_leftovers(item, loop, leftovers)
+
+    def run_on_own_loop(self) -> Generator[asyncio.AbstractEventLoop, None, None]:
+        """The body of the fixture that gives a test a fresh loop, closed after it."""
+        loop = self._test_loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        try:
+            yield loop
+        finally:
+            self._test_loop = None
+            try:
+                # pytest-asyncio 0.26 closes any current loop it did not make.
+                if not loop.is_closed():
+                    cancel_and_wait(loop, asyncio.all_tasks(loop))
+                    loop.run_until_complete(loop.shutdown_asyncgens())
+                    loop.run_until_complete(loop.shutdown_default_executor())
+            finally:
+                loop.close()
+                self.worker.ensure_current()
 
     def _handle_test_leftovers(
         self,
@@ -155,17 +184,6 @@ class WorkerLifecycle:
                     "following tests (green_light_leaked_tasks = warn)."
                 )
             )
-
-
-def _close_test_loop(loop: asyncio.AbstractEventLoop) -> None:
-    try:
-        # pytest-asyncio 0.26 closes any current loop it did not make.
-        if not loop.is_closed():
-            cancel_and_wait(loop, asyncio.all_tasks(loop))
-            loop.run_until_complete(loop.shutdown_asyncgens())
-            loop.run_until_complete(loop.shutdown_default_executor())
-    finally:
-        loop.close()
 
 
 # The worker sessions running in this process, innermost last (pytester runs nest).

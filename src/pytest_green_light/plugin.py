@@ -14,7 +14,7 @@ from pytest_green_light.greenlet import (
     missing_greenlet_report,
     require_greenlet_installed,
 )
-from pytest_green_light.lifecycle import WorkerLifecycle
+from pytest_green_light.lifecycle import OWN_LOOP_FIXTURE, WorkerLifecycle
 from pytest_green_light.markers import read_item_markers, register_markers
 from pytest_green_light.runner import GreenLightRunner
 from pytest_green_light.worker import is_xdist_controller, worker_id
@@ -99,6 +99,13 @@ def ensure_greenlet_context() -> None:
     test's turn on it (the loop made current again, a fresh loop with loop scope
     ``function``, leaked tasks handled) happens in pytest's runtest hooks.
     """
+
+
+@pytest.fixture(name=OWN_LOOP_FIXTURE)
+def own_loop(request: pytest.FixtureRequest) -> Generator[asyncio.AbstractEventLoop]:
+    """A fresh loop for a test with loop scope ``function``, set up before its other
+    fixtures and closed after them (added to such tests at collection)."""
+    yield from request.config.stash[LIFECYCLE_KEY].run_on_own_loop()
 
 
 @pytest.fixture
