@@ -26,7 +26,7 @@ log = logging.getLogger("pytest_green_light")
 OWN_LOOP_FIXTURE = "_green_light_own_loop"
 
 LOOP_SCOPE_KEY = pytest.StashKey[LoopScope]()
-"""Set on items whose ``green_light(loop_scope=...)`` marker differs from the default."""
+"""Set on items whose ``green_light`` marker names a ``loop_scope``."""
 
 
 class GreenLightWarning(pytest.PytestWarning):

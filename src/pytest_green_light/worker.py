@@ -104,9 +104,6 @@ class WorkerLoop:
         asyncio.set_event_loop(loop)
         return loop
 
-    def owns(self, loop: asyncio.AbstractEventLoop) -> bool:
-        return loop is self._loop
-
     def on_worker_thread(self) -> bool:
         return threading.get_ident() == self.thread_ident
 
