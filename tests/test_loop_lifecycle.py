@@ -270,3 +270,35 @@ def test_user_override_of_ensure_greenlet_context_keeps_working(
     )
 
     inner.run().assert_outcomes(passed=2)
+
+
+def test_session_end_finalizes_async_generators_left_suspended(
+    inner: Inner, driver: str, distribution: str
+) -> None:
+    inner.driver, inner.distribution = driver, distribution
+    inner.pytester.makepyfile(
+        test_agen="""
+        import pytest
+        from facts import record
+
+        kept = []
+
+        async def stream():
+            try:
+                yield 1
+                yield 2
+            finally:
+                record("finalized")
+
+        @pytest.mark.asyncio
+        async def test_leaves_a_generator_suspended():
+            agen = stream()
+            assert await agen.__anext__() == 1
+            kept.append(agen)  # still referenced when the session ends
+        """
+    )
+
+    result = inner.run()
+
+    result.assert_outcomes(passed=1)
+    assert [f["test"] for f in inner.facts()] == ["finalized"]
