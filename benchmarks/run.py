@@ -316,7 +316,8 @@ def soak(work: Path, _rounds: int, _: argparse.Namespace) -> list[Row]:
     )
     records = [json.loads(line) for line in rss_file.read_text().splitlines()]
     growth = []
-    for worker in sorted({r["worker"] for r in records}):
+    # The controller (master) runs the probe too, but keeps every report: not a worker.
+    for worker in sorted({r["worker"] for r in records} - {"master"}):
         mine = {r["when"]: r for r in records if r["worker"] == worker}
         grew_mb = (mine["at_end"]["peak_kb"] - mine["after_1000"]["peak_kb"]) / 1024
         growth.append(
