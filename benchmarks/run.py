@@ -51,7 +51,12 @@ class Row:
 
 
 def run_pytest(suite: Path, config: Config) -> float:
-    """Wall time of one pytest run; a failing run is an error, not a number."""
+    """Wall time of one pytest run."""
+    return pytest_run(suite, config)[0]
+
+
+def pytest_run(suite: Path, config: Config) -> tuple[float, str]:
+    """Wall time and last output line of one pytest run; a failing run is an error."""
     env = {**os.environ, **config.env}
     for name in ("PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT", "PYTEST_ADDOPTS"):
         env.pop(name, None)
@@ -68,7 +73,7 @@ def run_pytest(suite: Path, config: Config) -> float:
         raise SystemExit(
             f"{config.label} failed in {suite}:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
         )
-    return elapsed
+    return elapsed, done.stdout.strip().splitlines()[-1]
 
 
 def compare(
@@ -299,21 +304,7 @@ def soak(work: Path, _rounds: int, _: argparse.Namespace) -> list[Row]:
         ["-n", "2", "-p", "no:warnings", "-rN"],
         env={"BENCH_RSS_FILE": str(rss_file)},
     )
-    env = {**os.environ, **config.env}
-    start = time.perf_counter()
-    done = subprocess.run(
-        [config.python, "-m", "pytest", "-q", "-p", "no:cacheprovider", *config.args],
-        cwd=suite,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-    elapsed = time.perf_counter() - start
-    summary = (
-        done.stdout.strip().splitlines()[-1]
-        if done.stdout.strip()
-        else done.stderr[-500:]
-    )
+    elapsed, summary = pytest_run(suite, config)
     records = [json.loads(line) for line in rss_file.read_text().splitlines()]
     growth = []
     # The controller (master) runs the probe too, but keeps every report: not a worker.
