@@ -15,10 +15,11 @@ pytest rebuild (and close) the session runner; the policy has no such cases.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import sys
 import warnings
-from collections.abc import Generator
+from collections.abc import Generator, Iterator
 from importlib.metadata import version
 from typing import Any
 
@@ -87,11 +88,12 @@ def describe_driver(config: pytest.Config) -> str:
     return described + ")"
 
 
-def _policies() -> Any:
+@contextlib.contextmanager
+def _policy_api() -> Iterator[None]:
     """asyncio's policy functions, without their 3.14 deprecation warnings."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
-        return asyncio.get_event_loop_policy(), asyncio.DefaultEventLoopPolicy
+        yield
 
 
 class PytestAsyncioBridge:
@@ -127,22 +129,22 @@ class PytestAsyncioBridge:
     def pytest_sessionstart(self) -> None:
         if not POLICIES_WORK:
             return
-        self._previous_policy, default_policy = _policies()
+        with _policy_api():
+            self._previous_policy = asyncio.get_event_loop_policy()
+            default_policy = asyncio.DefaultEventLoopPolicy
         bridge = self
 
         class GreenLightPolicy(default_policy):  # type: ignore[misc, valid-type]
             def new_event_loop(self) -> asyncio.AbstractEventLoop:
                 return bridge.new_event_loop(super().new_event_loop)
 
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)
+        with _policy_api():
             asyncio.set_event_loop_policy(GreenLightPolicy())
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self) -> None:
         if self._previous_policy is not None:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", DeprecationWarning)
+            with _policy_api():
                 asyncio.set_event_loop_policy(self._previous_policy)
 
     @pytest.hookimpl(wrapper=True, tryfirst=True)

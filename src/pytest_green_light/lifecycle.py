@@ -19,7 +19,7 @@ from pytest_green_light.tasks import (
     current_ledger,
     describe,
 )
-from pytest_green_light.worker import WorkerLoop, current_loop
+from pytest_green_light.worker import WorkerLoop, current_loop, shut_down_loop
 
 log = logging.getLogger("pytest_green_light")
 
@@ -148,13 +148,8 @@ class WorkerLifecycle:
         finally:
             self._test_loop = None
             try:
-                # pytest-asyncio 0.26 closes any current loop it did not make.
-                if not loop.is_closed():
-                    cancel_and_wait(loop, asyncio.all_tasks(loop))
-                    loop.run_until_complete(loop.shutdown_asyncgens())
-                    loop.run_until_complete(loop.shutdown_default_executor())
+                shut_down_loop(loop)
             finally:
-                loop.close()
                 self.worker.ensure_current()
 
     def _handle_test_leftovers(

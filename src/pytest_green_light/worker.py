@@ -120,20 +120,32 @@ class WorkerLoop:
         loop, self._loop = self._loop, None
         if loop is None:
             return
-        if not loop.is_closed():
-            _cancel_leftovers(loop, report_leftovers)
-            loop.run_until_complete(loop.shutdown_asyncgens())
-            loop.run_until_complete(loop.shutdown_default_executor())
-            loop.close()
+        shut_down_loop(loop, report_leftovers)
         if current_loop() is loop:
             asyncio.set_event_loop(None)
         log.debug("worker loop %#x closed", id(loop))
 
 
 def _cancel_leftovers(
-    loop: asyncio.AbstractEventLoop, report_leftovers: LeftoverReport
+    loop: asyncio.AbstractEventLoop, report_leftovers: LeftoverReport | None
 ) -> None:
     leftovers = [task for task in asyncio.all_tasks(loop) if not task.done()]
     if leftovers:
-        report_leftovers(leftovers)
+        if report_leftovers is not None:
+            report_leftovers(leftovers)
         cancel_and_wait(loop, leftovers)
+
+
+def shut_down_loop(
+    loop: asyncio.AbstractEventLoop, report_leftovers: LeftoverReport | None = None
+) -> None:
+    """What asyncio.run() does at its end: cancel pending tasks (reporting them if
+    asked), finalize async generators, shut the default executor down, close."""
+    if loop.is_closed():  # pytest-asyncio 0.26 closes current loops it did not make
+        return
+    try:
+        _cancel_leftovers(loop, report_leftovers)
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        loop.run_until_complete(loop.shutdown_default_executor())
+    finally:
+        loop.close()
