@@ -36,6 +36,9 @@ def test_missing_greenlet_failure_names_versions_and_fixes(
     inner: Inner, driver: str, distribution: str
 ) -> None:
     inner.driver, inner.distribution = driver, distribution
+    inner.pytester.makeini(
+        "[pytest]\nfilterwarnings = error\ngreen_light_sync_io = off\n"
+    )
     inner.pytester.makepyfile(
         test_lazy="""
         from typing import List
@@ -85,7 +88,7 @@ def test_missing_greenlet_failure_names_versions_and_fixes(
             "*MissingGreenlet*",
             "*pytest-green-light: MissingGreenlet*",
             "*Environment: Python *, sqlalchemy *, greenlet *, pytest-asyncio *, "
-            "pytest-xdist *; pytest-green-light loop scope session, "
+            "pytest-xdist *; pytest-green-light loop scope session, sync IO off, "
             "async tests driven by *",
             "Fixes: load relationships eagerly (selectinload / joinedload)*",
         ]

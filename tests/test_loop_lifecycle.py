@@ -223,13 +223,13 @@ def test_command_line_wins_over_ini(inner: Inner) -> None:
     inner.run("--green-light-loop-scope=function").assert_outcomes(passed=1)
 
 
-def test_report_header_names_version_loop_scope_and_driver(
+def test_report_header_names_version_settings_and_driver(
     inner: Inner, driver: str
 ) -> None:
     inner.driver = driver
     inner.pytester.makepyfile("def test_nothing(): pass")
 
-    result = inner.run("--green-light-loop-scope=function")
+    result = inner.run("--green-light-loop-scope=function", "--green-light-sync-io=all")
 
     expected = {
         "green-light": "green-light",
@@ -237,7 +237,10 @@ def test_report_header_names_version_loop_scope_and_driver(
         "auto": "pytest-asyncio * (auto mode)",
     }[driver]
     result.stdout.fnmatch_lines(
-        [f"green-light 1.0.0: loop scope function, async tests driven by {expected}*"]
+        [
+            "green-light 1.0.0: loop scope function, sync IO all, "
+            f"async tests driven by {expected}*"
+        ]
     )
 
 

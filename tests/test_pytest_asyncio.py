@@ -100,7 +100,7 @@ def test_loop_scopes_the_user_set_win_and_the_header_says_so(
     result.assert_outcomes(passed=3)
     result.stdout.fnmatch_lines(
         [
-            "green-light 1.0.0: loop scope session, async tests driven by pytest-asyncio "
+            "green-light 1.0.0: loop scope session, sync IO test, async tests driven by pytest-asyncio "
             "* mode; you set asyncio_default_fixture_loop_scope=function, "
             "asyncio_default_test_loop_scope=function)"
         ]

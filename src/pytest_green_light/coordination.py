@@ -123,6 +123,7 @@ class PytestAsyncioBridge:
             self._holder = self._setting_up[-1]
             return worker.loop
         loop: asyncio.AbstractEventLoop = fresh()
+        loop.set_task_factory(self.lifecycle.fresh_loop_task_factory)
         return loop
 
     @pytest.hookimpl(tryfirst=True)

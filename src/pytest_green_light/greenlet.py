@@ -63,18 +63,30 @@ def _installed(distribution: str) -> str:
         return "not installed"
 
 
-def missing_greenlet_report(loop_scope: str, driver: str) -> str:
-    """The section added to a report whose test failed with ``MissingGreenlet``."""
+def missing_greenlet_report(
+    error: BaseException, *, loop_scope: str, sync_io: str, driver: str
+) -> str:
+    """The section added to a report whose test failed with ``MissingGreenlet``.
+
+    When the plugin raised the error itself (application code asked for sync IO), its
+    message already names the attribute and the fixes.
+    """
     versions = ", ".join(
         f"{name} {_installed(name)}"
         for name in ("sqlalchemy", "greenlet", "pytest-asyncio", "pytest-xdist")
     )
+    environment = (
+        f"Environment: Python {sys.version.split()[0]}, {versions}; "
+        f"pytest-green-light loop scope {loop_scope}, sync IO {sync_io}, "
+        f"async tests driven by {driver}."
+    )
+    if getattr(error, "green_light_diagnosed", False):
+        return environment
     return (
         "SQLAlchemy raised MissingGreenlet: code that needs database IO ran outside "
         "greenlet_spawn() (an AsyncSession call that was not awaited, or a lazy load / "
         "expired attribute read in sync code).\n"
-        f"Environment: Python {sys.version.split()[0]}, {versions}; "
-        f"pytest-green-light loop scope {loop_scope}, async tests driven by {driver}.\n"
+        f"{environment}\n"
         "Fixes: load relationships eagerly (selectinload / joinedload), read them with "
         "`await obj.awaitable_attrs.name` (AsyncAttrs), run sync code with "
         "`await session.run_sync(fn)`, or refresh expired objects with "
@@ -82,14 +94,14 @@ def missing_greenlet_report(loop_scope: str, driver: str) -> str:
     )
 
 
-def is_missing_greenlet(exc: BaseException) -> bool:
-    """True for SQLAlchemy's MissingGreenlet, also when wrapped (``StatementError``).
+def find_missing_greenlet(exc: BaseException) -> BaseException | None:
+    """SQLAlchemy's MissingGreenlet in ``exc``, also when wrapped (``StatementError``).
 
     SQLAlchemy is not imported for this: if it is not loaded, it raised nothing.
     """
     missing = getattr(sys.modules.get("sqlalchemy.exc"), "MissingGreenlet", None)
     if missing is None:
-        return False
+        return None
     seen: set[int] = set()
     pending: list[BaseException | None] = [exc]
     while pending:
@@ -97,11 +109,12 @@ def is_missing_greenlet(exc: BaseException) -> bool:
         if current is None or id(current) in seen:
             continue
         if isinstance(current, missing):
-            return True
+            found: BaseException = current
+            return found
         seen.add(id(current))
         pending += [
             getattr(current, "orig", None),
             current.__cause__,
             current.__context__,
         ]
-    return False
+    return None

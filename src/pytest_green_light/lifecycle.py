@@ -13,7 +13,9 @@ import pytest
 
 from pytest_green_light.greenlet import verify_greenlet
 from pytest_green_light.settings import LoopScope, Settings
+from pytest_green_light.sync_io import SyncIO
 from pytest_green_light.tasks import (
+    TaskFactory,
     TaskLedger,
     cancel_and_wait,
     current_ledger,
@@ -40,11 +42,14 @@ def _task_list(tasks: list[asyncio.Task[Any]]) -> str:
 class WorkerLifecycle:
     """Owns the worker loop of one worker session and hands each test its loop."""
 
-    def __init__(self, settings: Settings, *, worker_id: str) -> None:
+    def __init__(self, settings: Settings, sync_io: SyncIO, *, worker_id: str) -> None:
         self.settings = settings
+        self.sync_io = sync_io
         self.worker_id = worker_id
         self.is_xdist_worker = worker_id != "master"
-        self.worker = WorkerLoop()
+        self.worker = WorkerLoop(TaskFactory(sync_io, record=True))
+        # For every other loop the plugin makes or hands to pytest-asyncio.
+        self.fresh_loop_task_factory = TaskFactory(sync_io, record=False)
         self._test_loop: asyncio.AbstractEventLoop | None = None
         self._ledger: TaskLedger | None = None
         self._ledger_token: contextvars.Token[TaskLedger | None] | None = None
@@ -113,6 +118,7 @@ class WorkerLifecycle:
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        self.sync_io.test_code.add_collected({item.path for item in items})
         for item in items:
             names = getattr(item, "fixturenames", None)
             if names is not None and self.loop_scope_for(item) == "function":
@@ -120,7 +126,9 @@ class WorkerLifecycle:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
-        """Before any fixture: the worker loop current, and a ledger for new tasks."""
+        """Before any fixture: the test's sync IO mode; the worker loop current, and a
+        ledger for new tasks."""
+        self.sync_io.for_item(item)
         if self.loop_scope_for(item) == "session":
             self.worker.ensure_current()
             self._ledger = TaskLedger(item.nodeid)
@@ -129,6 +137,7 @@ class WorkerLifecycle:
     @pytest.hookimpl(trylast=True)
     def pytest_runtest_teardown(self, item: pytest.Item) -> None:
         """After the test's fixtures: handle the tasks it left running."""
+        self.sync_io.reset()
         if self._ledger is None or self._ledger_token is None:
             return
         ledger, self._ledger = self._ledger, None
@@ -142,6 +151,7 @@ class WorkerLifecycle:
     def run_on_own_loop(self) -> Generator[asyncio.AbstractEventLoop, None, None]:
         """The body of the fixture that gives a test a fresh loop, closed after it."""
         loop = self._test_loop = asyncio.new_event_loop()
+        loop.set_task_factory(self.fresh_loop_task_factory)
         asyncio.set_event_loop(loop)
         try:
             yield loop

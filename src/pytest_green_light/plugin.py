@@ -10,13 +10,14 @@ import pytest
 
 from pytest_green_light import __version__, coordination, lifecycle, settings
 from pytest_green_light.greenlet import (
-    is_missing_greenlet,
+    find_missing_greenlet,
     missing_greenlet_report,
     require_greenlet_installed,
 )
 from pytest_green_light.lifecycle import OWN_LOOP_FIXTURE, WorkerLifecycle
 from pytest_green_light.markers import read_item_markers, register_markers
 from pytest_green_light.runner import GreenLightRunner
+from pytest_green_light.sync_io import SYNC_IO_KEY, SyncIO, TestCode
 from pytest_green_light.worker import is_xdist_controller, worker_id
 
 LIFECYCLE_KEY = pytest.StashKey[WorkerLifecycle]()
@@ -42,7 +43,10 @@ def pytest_configure(config: pytest.Config) -> None:
     if is_xdist_controller(config):
         require_greenlet_installed()
         return
-    worker_lifecycle = WorkerLifecycle(plugin_settings, worker_id=worker_id(config))
+    sync_io = SyncIO(plugin_settings.sync_io, TestCode(config.getini("python_files")))
+    worker_lifecycle = WorkerLifecycle(
+        plugin_settings, sync_io, worker_id=worker_id(config)
+    )
     config.stash[LIFECYCLE_KEY] = worker_lifecycle
     config.pluginmanager.register(worker_lifecycle, "green_light_lifecycle")
     if with_pytest_asyncio:
@@ -59,6 +63,7 @@ def pytest_report_header(config: pytest.Config) -> str:
         return f"green-light {__version__}: inert (--green-light-no-autouse)"
     return (
         f"green-light {__version__}: loop scope {plugin_settings.loop_scope}, "
+        f"sync IO {plugin_settings.sync_io}, "
         f"async tests driven by {coordination.describe_driver(config)}"
     )
 
@@ -77,14 +82,17 @@ def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
-    if call.excinfo is not None and is_missing_greenlet(call.excinfo.value):
+    error = None if call.excinfo is None else find_missing_greenlet(call.excinfo.value)
+    if error is not None:
         plugin_settings = item.config.stash[settings.SETTINGS_KEY]
         report.sections.append(
             (
                 "pytest-green-light: MissingGreenlet",
                 missing_greenlet_report(
-                    plugin_settings.loop_scope,
-                    coordination.describe_driver(item.config),
+                    error,
+                    loop_scope=plugin_settings.loop_scope,
+                    sync_io=item.stash.get(SYNC_IO_KEY, plugin_settings.sync_io),
+                    driver=coordination.describe_driver(item.config),
                 ),
             )
         )

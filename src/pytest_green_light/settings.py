@@ -9,9 +9,11 @@ import pytest
 
 LoopScope = Literal["session", "function"]
 LeakedTasks = Literal["cancel", "warn", "ignore"]
+SyncIOMode = Literal["test", "all", "off"]
 
 LOOP_SCOPES: tuple[LoopScope, ...] = ("session", "function")
 LEAKED_TASKS: tuple[LeakedTasks, ...] = ("cancel", "warn", "ignore")
+SYNC_IO_MODES: tuple[SyncIOMode, ...] = ("test", "all", "off")
 
 
 @dataclass(frozen=True)
@@ -22,6 +24,7 @@ class Settings:
     autouse: bool
     debug: bool
     leaked_tasks: LeakedTasks
+    sync_io: SyncIOMode
 
 
 SETTINGS_KEY = pytest.StashKey[Settings]()
@@ -36,6 +39,15 @@ def add_options(parser: pytest.Parser) -> None:
         metavar="SCOPE",
         help="Event loop scope: 'session' (one loop per worker, the default) or "
         "'function' (a fresh loop for every test). Overrides green_light_loop_scope.",
+    )
+    group.addoption(
+        "--green-light-sync-io",
+        dest="green_light_sync_io",
+        default=None,
+        metavar="MODE",
+        help="Where sync code may do database IO inside async tests: 'test' (test "
+        "modules and conftest files, the default), 'all' or 'off'. Overrides "
+        "green_light_sync_io.",
     )
     group.addoption(
         "--green-light-autouse",
@@ -61,6 +73,12 @@ def add_options(parser: pytest.Parser) -> None:
         "green_light_loop_scope",
         help="Event loop scope: session (default) or function.",
         default="session",
+    )
+    parser.addini(
+        "green_light_sync_io",
+        help="Where sync code may do database IO inside async tests: test (default), "
+        "all or off.",
+        default="test",
     )
     parser.addini(
         "green_light_autouse",
@@ -112,9 +130,13 @@ def read_settings(config: pytest.Config) -> Settings:
         config, "green_light_loop_scope", LOOP_SCOPES, "--green-light-loop-scope"
     )
     leaked_tasks = _choice(config, "green_light_leaked_tasks", LEAKED_TASKS)
+    sync_io = _choice(
+        config, "green_light_sync_io", SYNC_IO_MODES, "--green-light-sync-io"
+    )
     return Settings(
         loop_scope=cast(LoopScope, loop_scope),
         autouse=_flag(config, "green_light_autouse"),
         debug=_flag(config, "green_light_debug"),
         leaked_tasks=cast(LeakedTasks, leaked_tasks),
+        sync_io=cast(SyncIOMode, sync_io),
     )

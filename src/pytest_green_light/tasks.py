@@ -14,6 +14,8 @@ import contextvars
 from collections.abc import Coroutine, Generator, Iterable
 from typing import Any
 
+from pytest_green_light.sync_io import SyncIO
+
 
 class TaskLedger:
     """The tasks created while one test (or one fixture) owned the context."""
@@ -33,17 +35,32 @@ current_ledger: contextvars.ContextVar[TaskLedger | None] = contextvars.ContextV
 )
 
 
-def recording_task_factory(
-    loop: asyncio.AbstractEventLoop,
-    coro: Coroutine[Any, Any, Any] | Generator[Any, None, Any],
-    **kwargs: Any,
-) -> asyncio.Task[Any]:
-    """A loop task factory that writes each new task into the creator's ledger."""
-    task: asyncio.Task[Any] = asyncio.Task(coro, loop=loop, **kwargs)
-    ledger = current_ledger.get()
-    if ledger is not None:
-        ledger.tasks.append(task)
-    return task
+class TaskFactory:
+    """The task factory of the loops the plugin hands out.
+
+    A new task's coroutine is bridged for sync IO when it should be; on the worker
+    loop (``record``), the task is also written into its creator's ledger.
+    """
+
+    __slots__ = ("record", "sync_io")
+
+    def __init__(self, sync_io: SyncIO, *, record: bool) -> None:
+        self.sync_io = sync_io
+        self.record = record
+
+    def __call__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        coro: Coroutine[Any, Any, Any] | Generator[Any, None, Any],
+        **kwargs: Any,
+    ) -> asyncio.Task[Any]:
+        coro = self.sync_io.bridge(coro, loop)
+        task: asyncio.Task[Any] = asyncio.Task(coro, loop=loop, **kwargs)
+        if self.record:
+            ledger = current_ledger.get()
+            if ledger is not None:
+                ledger.tasks.append(task)
+        return task
 
 
 def describe(task: asyncio.Task[Any]) -> str:

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from pytest_green_light.tasks import cancel_and_wait, recording_task_factory
+from pytest_green_light.tasks import TaskFactory, cancel_and_wait
 
 log = logging.getLogger("pytest_green_light")
 
@@ -61,7 +61,8 @@ class WorkerLoop:
     just before, and left alone from then on.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, task_factory: TaskFactory) -> None:
+        self.task_factory = task_factory
         self._loop: asyncio.AbstractEventLoop | None = None
         self._retired = False
         self.thread_ident = threading.get_ident()
@@ -69,7 +70,7 @@ class WorkerLoop:
 
     def start(self) -> asyncio.AbstractEventLoop:
         loop = asyncio.new_event_loop()
-        loop.set_task_factory(recording_task_factory)
+        loop.set_task_factory(self.task_factory)
         asyncio.set_event_loop(loop)
         self._loop = loop
         log.debug("worker loop %#x started in thread %s", id(loop), self.thread_name)
