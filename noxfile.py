@@ -62,9 +62,8 @@ def matrix(session: nox.Session, cell: Cell) -> None:
         _pin("pytest", cell.pytest),
         _pin("pytest-xdist", cell.xdist),
         _pin("sqlalchemy", cell.sqlalchemy),
-        "aiosqlite",
         "-e",
-        ".",
+        ".[test]",
     ]
     if cell.pytest_asyncio:
         packages.append(_pin("pytest-asyncio", cell.pytest_asyncio))

@@ -66,6 +66,7 @@ def sync_io_allowed(caller: FrameType, test_code: Container[str]) -> bool:
     with a diagnostic (raised here, the awaitable closed as SQLAlchemy would); the
     question ``in_greenlet()`` asks just gets ``False``.
     """
+    __tracebackhide__ = True
     global _library
     if _library is None:
         _library = _Library()

@@ -109,6 +109,7 @@ def _greenlet_kit() -> tuple[type[Any], Callable[[Coroutine[Any, Any, Any]], Any
 
         @property
         def __sqlalchemy_greenlet_provider__(self) -> bool:
+            __tracebackhide__ = True
             if self.test_code is None:
                 return True
             return sync_io_allowed(sys._getframe(1), self.test_code)
