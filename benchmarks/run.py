@@ -1,8 +1,8 @@
 """pytest-green-light's benchmarks: what the plugin costs and what it buys.
 
 Run by ``scripts/bench``, which prepares the virtualenvs. Each benchmark runs its
-configurations alternately, several rounds, and reports medians and ratios measured in
-this one run: the machine is shared and noisy, so absolute times mean little.
+configurations alternately (every other round in reverse order), several rounds, and
+reports medians and ratios measured in this one run: the machine is shared and noisy, so absolute times mean little.
 
     python benchmarks/run.py [--rounds N] [--only NAME ...] [--gl020-python PATH]
 """
@@ -83,16 +83,24 @@ def compare(
     times: dict[str, list[float]] = {config.label: [] for config in configs}
     for config in configs:  # warm-up: imports, .pyc files, SQLite files
         run_pytest(suite, config)
-    for _ in range(rounds):
-        for config in configs:
+    for round_number in range(rounds):
+        # Every other round in reverse order, so that neither runs always first.
+        ordered = configs if round_number % 2 == 0 else configs[::-1]
+        for config in ordered:
             times[config.label].append(run_pytest(suite, config))
-    base = statistics.median(times[baseline])
     rows = []
     for config in configs:
         median = statistics.median(times[config.label])
-        rows.append(Row(name, config.label, median, median / base, baseline))
-        print(f"  {config.label:<48} {median:8.3f} s  x{median / base:.3f}", flush=True)
+        ratio = paired_ratio(times[config.label], times[baseline])
+        rows.append(Row(name, config.label, median, ratio, baseline))
+        print(f"  {config.label:<48} {median:8.3f} s  x{ratio:.3f}", flush=True)
     return rows
+
+
+def paired_ratio(samples: list[float], baseline: list[float]) -> float:
+    """The median of the per-round ratios: runs of one round are next to each other in
+    time, so the machine's drift cancels out of each ratio."""
+    return statistics.median(s / b for s, b in zip(samples, baseline))
 
 
 # -- the benchmarks ------------------------------------------------------------
@@ -171,19 +179,19 @@ def session_loop_gain(work: Path, rounds: int, _: argparse.Namespace) -> list[Ro
             },
             rounds,
         )
-        base = statistics.median(times[function_loops.label])
         for label, samples in times.items():
             median = statistics.median(samples)
+            ratio = paired_ratio(samples, times[function_loops.label])
             rows.append(
                 Row(
                     "3. what the session loop buys (1000 tests)",
                     label,
                     median,
-                    median / base,
+                    ratio,
                     function_loops.label,
                 )
             )
-            print(f"  {label:<48} {median:8.3f} s  x{median / base:.3f}", flush=True)
+            print(f"  {label:<48} {median:8.3f} s  x{ratio:.3f}", flush=True)
     return rows
 
 
@@ -193,8 +201,10 @@ def _alternate(
     for suite, config in runs.values():
         run_pytest(suite, config)
     times: dict[str, list[float]] = {label: [] for label in runs}
-    for _ in range(rounds):
-        for label, (suite, config) in runs.items():
+    labels = list(runs)
+    for round_number in range(rounds):
+        for label in labels if round_number % 2 == 0 else labels[::-1]:
+            suite, config = runs[label]
             times[label].append(run_pytest(suite, config))
     return times
 
@@ -322,37 +332,82 @@ def soak(work: Path, _rounds: int, _: argparse.Namespace) -> list[Row]:
     ]
 
 
+def sync_io_cost(work: Path, rounds: int, _: argparse.Namespace) -> list[Row]:
+    """1000 async SQLAlchemy tests on a session engine, sync_io = test (the default) vs
+    off: what running test tasks in sync-IO greenlets costs. The cost is near this
+    machine's noise, so ``off`` runs twice: the second row is the noise floor."""
+    suite = suites.shared_engine(work, 1000)
+    off = Config("sync_io=off", ["-n", "0", "--green-light-sync-io=off"])
+    again = Config("sync_io=off again (noise floor)", off.args)
+    on = Config("sync_io=test", ["-n", "0", "--green-light-sync-io=test"])
+    return compare(
+        "6. sync IO cost (1000 async SQLAlchemy tests, -n 0)",
+        suite,
+        [off, again, on],
+        rounds * 3,
+        off.label,
+    )
+
+
 BENCHMARKS: dict[str, Callable[[Path, int, argparse.Namespace], list[Row]]] = {
     "sync_overhead": sync_overhead,
     "async_overhead": async_overhead,
     "session_loop_gain": session_loop_gain,
     "worker_startup": worker_startup,
     "soak": soak,
+    "sync_io_cost": sync_io_cost,
 }
 
 
+TABLE_HEADER = (
+    "| benchmark | configuration | median (s) | ratio | baseline | note | measured |"
+)
+
+
+def _earlier_rows(replaced: set[str]) -> list[str]:
+    """Table lines of RESULTS.md for benchmarks not rerun now (``--only`` runs)."""
+    if not RESULTS.exists():
+        return []
+    lines = RESULTS.read_text().splitlines()
+    if TABLE_HEADER not in lines:
+        return []
+    table = lines[lines.index(TABLE_HEADER) + 2 :]
+    return [
+        line
+        for line in table
+        if line.startswith("| ") and line.split(" | ")[0][2:] not in replaced
+    ]
+
+
 def write_results(rows: list[Row], rounds: int) -> None:
+    today = datetime.date.today().isoformat()
+    kept = _earlier_rows({row.benchmark for row in rows})
     lines = [
         "# Benchmark results",
         "",
-        f"Measured {datetime.date.today().isoformat()} by `scripts/bench` on "
+        f"Last run {today} by `scripts/bench` on "
         f"{os.cpu_count()} cores, {platform.system()} {platform.machine()}, "
         f"Python {platform.python_version()}, pytest {version('pytest')}, "
         f"pytest-asyncio {version('pytest-asyncio')}, pytest-xdist {version('pytest-xdist')}, "
         f"SQLAlchemy {version('sqlalchemy')}.",
         "",
-        f"Medians of {rounds} alternating rounds after one warm-up run each; ratios are to "
-        "the baseline of the same benchmark in the same run. The machine is shared and "
-        "noisy: read the ratios, not the seconds.",
+        f"Medians of {rounds} alternating rounds after one warm-up run each; a ratio is "
+        "the median of the per-round ratios to the baseline of the same benchmark. "
+        "The machine is shared and "
+        "noisy: read the ratios, not the seconds. A run of some benchmarks (`--only`) "
+        "keeps the other rows, with the date they were measured.",
         "",
-        "| benchmark | configuration | median (s) | ratio | baseline | note |",
-        "| --- | --- | ---: | ---: | --- | --- |",
+        TABLE_HEADER,
+        "| --- | --- | ---: | ---: | --- | --- | --- |",
     ]
+    new = []
     for row in rows:
         ratio = f"{row.ratio:.3f}" if row.ratio is not None else ""
-        lines.append(
-            f"| {row.benchmark} | {row.config} | {row.median_s:.3f} | {ratio} | {row.baseline} | {row.note} |"
+        new.append(
+            f"| {row.benchmark} | {row.config} | {row.median_s:.3f} | {ratio} "
+            f"| {row.baseline} | {row.note} | {today} |"
         )
+    lines += sorted(kept + new, key=lambda line: line.split(" | ")[0])
     RESULTS.write_text("\n".join(lines) + "\n")
     print(f"wrote {RESULTS}")
 

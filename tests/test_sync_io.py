@@ -15,7 +15,6 @@ from conftest import Inner
 
 CONFTEST = """
 import pytest
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 from facts import async_fixture
 from library import Author, Base, Book
@@ -44,8 +43,8 @@ def titles(author):
     return sorted(book.title for book in author.books)
 
 
-def name_through_sync_session(session):
-    return session.sync_session.execute(select(Author.name)).scalar_one()
+def author_through_sync_session(session):
+    return session.sync_session.get(Author, 1, populate_existing=True)
 """
 
 # Denied sync IO leaves the cursor coroutine aiosqlite made unawaited, as it does in
@@ -61,7 +60,7 @@ BODY_TESTS = """
 import asyncio
 import contextvars
 import pytest
-from conftest import name_through_sync_session, titles
+from conftest import author_through_sync_session, titles
 from facts import record
 from library import Author
 
@@ -76,7 +75,7 @@ async def test_sync_io_in_the_test_body(session):
     assert author.name == "Ursula"  # an expired attribute
     assert len(author.books) == 2  # a lazy relationship
     assert titles(author) == ["Earthsea", "Lathe of Heaven"]  # a conftest helper
-    assert name_through_sync_session(session) == "Ursula"  # session IO, sync
+    assert author_through_sync_session(session).name == "Ursula"  # sync session.get
     record(
         "body",
         same_task=asyncio.current_task() is task,
@@ -122,7 +121,7 @@ def test_sync_io_in_test_code_runs_on_the_test_loop_task_and_context(
 
 APPLICATION_TESTS = """
 import pytest
-from library import Author, book_count
+from library import Author, book_count, reload_author
 
 pytestmark = pytest.mark.asyncio
 
@@ -130,6 +129,10 @@ pytestmark = pytest.mark.asyncio
 async def test_sync_io_in_application_code(session):
     author = await session.get(Author, 1)
     assert book_count(author) == 2
+
+
+async def test_sync_session_call_in_application_code(session):
+    assert reload_author(session.sync_session, 1).name == "Ursula"
 """
 
 
@@ -145,12 +148,19 @@ def test_sync_io_in_application_code_raises_with_a_diagnostic(
 
     result = inner.run()
 
-    result.assert_outcomes(failed=1)
+    result.assert_outcomes(failed=2)
+    result.stdout.fnmatch_lines(
+        [
+            "*MissingGreenlet*Session.get() needs database IO, and application code "
+            "asked for it outside greenlet_spawn():",
+            "*library.py:40, in reload_author",
+        ]
+    )
     result.stdout.fnmatch_lines(
         [
             "*MissingGreenlet*Reading Author.books needs database IO, and application "
             "code asked for it outside greenlet_spawn():",
-            "*library.py:30, in book_count",
+            "*library.py:36, in book_count",
             "*return len(author.books)*",
             "*In production this raises MissingGreenlet too*green_light_sync_io = test*",
             "*selectinload(Author.books)*awaitable_attrs*run_sync*",
@@ -214,7 +224,7 @@ def test_command_line_mode_wins_over_the_ini_file(inner: Inner) -> None:
 
     result = inner.run("--green-light-sync-io=all")
 
-    result.assert_outcomes(passed=1)
+    result.assert_outcomes(passed=2)
 
 
 def test_marker_overrides_the_mode_per_module_class_and_test(

@@ -123,7 +123,10 @@ class PytestAsyncioBridge:
             self._holder = self._setting_up[-1]
             return worker.loop
         loop: asyncio.AbstractEventLoop = fresh()
-        loop.set_task_factory(self.lifecycle.fresh_loop_task_factory)
+        if self._setting_up and self._is_pytest_asyncios(self._setting_up[-1]):
+            # A runner's loop: its tasks get sync IO. Other callers (anyio's runner,
+            # the tests' own asyncio.run()) get a plain loop.
+            loop.set_task_factory(self.lifecycle.fresh_loop_task_factory)
         return loop
 
     @pytest.hookimpl(tryfirst=True)

@@ -84,14 +84,21 @@ class SyncIO:
         """``coro``, wrapped to run in a sync-IO greenlet if it should.
 
         Bridged are the coroutines of tasks started from outside any task (tests and
-        fixtures, as their runner starts them) and of tasks that bridged code starts.
+        fixtures, as their runner starts them), and of tasks that bridged code starts,
+        unless sync IO in them would be refused anyway (with ``test``: coroutines
+        written outside test code, such as SQLAlchemy's own).
         """
-        if self.mode == "off" or type(coro) is not types.CoroutineType:
+        mode = self.mode
+        if mode == "off" or type(coro) is not types.CoroutineType:
             return coro
+        test_code = self.test_code if mode == "test" else None
         creator = asyncio.current_task(loop)
-        if creator is not None and type(creator.get_coro()) is not SyncIOCoroutine:
+        if creator is not None and (
+            type(creator.get_coro()) is not SyncIOCoroutine
+            or (test_code is not None and coro.cr_code.co_filename not in test_code)
+        ):
             return coro
-        return SyncIOCoroutine(coro, self.test_code if self.mode == "test" else None)
+        return SyncIOCoroutine(coro, test_code)
 
 
 @functools.cache
@@ -162,7 +169,10 @@ class SyncIOCoroutine(Coroutine[Any, Any, Any]):
             return self._step_io(self._io.send, value)
         if self._greenlet is None:
             return self._handle(self._start(value))
-        return self._handle(self._greenlet.switch(value))
+        message = self._greenlet.switch(value)
+        if type(message) is tuple and not message[0]:  # the common case: a suspension
+            return message[1]
+        return self._handle(message)
 
     def throw(self, typ: Any, val: Any = None, tb: Any = None) -> Any:
         __tracebackhide__ = True
@@ -191,7 +201,7 @@ class SyncIOCoroutine(Coroutine[Any, Any, Any]):
         raise RuntimeError("coroutine ignored GeneratorExit")
 
     def __await__(self) -> Generator[Any, None, Any]:
-        return self  # type: ignore[return-value]
+        return self
 
     def __next__(self) -> Any:
         __tracebackhide__ = True
@@ -245,18 +255,11 @@ class SyncIOCoroutine(Coroutine[Any, Any, Any]):
             raise StopIteration(value)
         return value
 
-    @property
-    def cr_code(self) -> Any:
-        return self._coro.cr_code
-
-    @property
-    def cr_frame(self) -> Any:
-        return self._coro.cr_frame
-
-    @property
-    def cr_running(self) -> Any:
-        return self._coro.cr_running
-
-    @property
-    def cr_await(self) -> Any:
-        return self._coro.cr_await
+    # What asyncio and inspect read from a coroutine (Task repr, get_stack(),
+    # getcoroutinestate()) comes from the wrapped one.
+    cr_await = property(lambda self: self._coro.cr_await)
+    cr_code = property(lambda self: self._coro.cr_code)
+    cr_frame = property(lambda self: self._coro.cr_frame)
+    cr_origin = property(lambda self: self._coro.cr_origin)
+    cr_running = property(lambda self: self._coro.cr_running)
+    cr_suspended = property(lambda self: self._coro.cr_suspended)

@@ -4,7 +4,13 @@ Not a test module nor a conftest file: to pytest-green-light, application code.
 """
 
 from sqlalchemy import ForeignKey
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    Mapped,
+    Session,
+    mapped_column,
+    relationship,
+)
 
 
 class Base(DeclarativeBase):
@@ -28,3 +34,7 @@ class Book(Base):
 
 def book_count(author: Author) -> int:
     return len(author.books)  # a lazy load: sync IO in application code
+
+
+def reload_author(session: Session, author_id: int) -> Author:
+    return session.get(Author, author_id, populate_existing=True)  # sync session IO
