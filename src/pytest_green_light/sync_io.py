@@ -201,7 +201,7 @@ class SyncIOCoroutine(Coroutine[Any, Any, Any]):
         raise RuntimeError("coroutine ignored GeneratorExit")
 
     def __await__(self) -> Generator[Any, None, Any]:
-        return self
+        return self  # type: ignore[return-value]
 
     def __next__(self) -> Any:
         __tracebackhide__ = True
