@@ -62,9 +62,10 @@ class WorkerLifecycle:
         verify_greenlet(self.worker.start())
         _active.append(self)
 
-    # tryfirst: warnings about leftover tasks must reach xdist before the worker
-    # reports that it finished.
-    @pytest.hookimpl(tryfirst=True)
+    # trylast: after pytest tore down what is still set up (session fixtures, when the
+    # run stopped early: -x, --maxfail), so their teardowns find the loop open. xdist
+    # reports the worker finished after every implementation has run.
+    @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self) -> None:
         if self in _active:
             _active.remove(self)
