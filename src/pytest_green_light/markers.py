@@ -11,6 +11,8 @@ from pytest_green_light.settings import LOOP_SCOPES, SYNC_IO_MODES
 from pytest_green_light.sync_io import SYNC_IO_KEY
 
 MARKERS = (
+    "serial: never runs while another test runs; under pytest-xdist it runs after all "
+    "other tests, one at a time, on one worker (green_light_serial = isolated).",
     "async_sqlalchemy: the test uses SQLAlchemy's asyncio extension (informational).",
     "green_light(loop_scope=None, sync_io=None): per-test pytest-green-light "
     "settings; loop_scope='function' gives the test a fresh event loop of its own, "

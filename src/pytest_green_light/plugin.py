@@ -8,7 +8,7 @@ from collections.abc import Generator
 
 import pytest
 
-from pytest_green_light import __version__, coordination, lifecycle, settings
+from pytest_green_light import __version__, coordination, lifecycle, serial, settings
 from pytest_green_light.greenlet import (
     find_missing_greenlet,
     missing_greenlet_report,
@@ -40,7 +40,11 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     if with_pytest_asyncio:
         coordination.line_up_loop_scopes(config, plugin_settings.loop_scope)
-    if is_xdist_controller(config):
+    controller = is_xdist_controller(config)
+    serial.configure(
+        config, controller=controller, isolated=plugin_settings.serial == "isolated"
+    )
+    if controller:
         require_greenlet_installed()
         return
     sync_io = SyncIO(plugin_settings.sync_io, TestCode(config.getini("python_files")))

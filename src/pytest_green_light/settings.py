@@ -10,10 +10,12 @@ import pytest
 LoopScope = Literal["session", "function"]
 LeakedTasks = Literal["cancel", "warn", "ignore"]
 SyncIOMode = Literal["test", "all", "off"]
+SerialMode = Literal["isolated", "off"]
 
 LOOP_SCOPES: tuple[LoopScope, ...] = ("session", "function")
 LEAKED_TASKS: tuple[LeakedTasks, ...] = ("cancel", "warn", "ignore")
 SYNC_IO_MODES: tuple[SyncIOMode, ...] = ("test", "all", "off")
+SERIAL_MODES: tuple[SerialMode, ...] = ("isolated", "off")
 
 
 @dataclass(frozen=True)
@@ -25,6 +27,7 @@ class Settings:
     debug: bool
     leaked_tasks: LeakedTasks
     sync_io: SyncIOMode
+    serial: SerialMode
 
 
 SETTINGS_KEY = pytest.StashKey[Settings]()
@@ -48,6 +51,15 @@ def add_options(parser: pytest.Parser) -> None:
         help="Where sync code may do database IO inside async tests: 'test' (test "
         "modules and conftest files, the default), 'all' or 'off'. Overrides "
         "green_light_sync_io.",
+    )
+    group.addoption(
+        "--green-light-serial",
+        dest="green_light_serial",
+        default=None,
+        metavar="MODE",
+        help="Under pytest-xdist, @pytest.mark.serial tests run after all others, one "
+        "at a time: 'isolated' (the default) or 'off' (an ordinary marker). Overrides "
+        "green_light_serial.",
     )
     group.addoption(
         "--green-light-autouse",
@@ -79,6 +91,12 @@ def add_options(parser: pytest.Parser) -> None:
         help="Where sync code may do database IO inside async tests: test (default), "
         "all or off.",
         default="test",
+    )
+    parser.addini(
+        "green_light_serial",
+        help="Under pytest-xdist, serial tests run after all others, one at a time: "
+        "isolated (default) or off.",
+        default="isolated",
     )
     parser.addini(
         "green_light_autouse",
@@ -133,10 +151,12 @@ def read_settings(config: pytest.Config) -> Settings:
     sync_io = _choice(
         config, "green_light_sync_io", SYNC_IO_MODES, "--green-light-sync-io"
     )
+    serial = _choice(config, "green_light_serial", SERIAL_MODES, "--green-light-serial")
     return Settings(
         loop_scope=cast(LoopScope, loop_scope),
         autouse=_flag(config, "green_light_autouse"),
         debug=_flag(config, "green_light_debug"),
         leaked_tasks=cast(LeakedTasks, leaked_tasks),
         sync_io=cast(SyncIOMode, sync_io),
+        serial=cast(SerialMode, serial),
     )
