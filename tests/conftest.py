@@ -69,10 +69,9 @@ class Inner:
     def facts_path(self) -> Path:
         return self.pytester.path / "facts.jsonl"
 
-    def run(self, *args: str) -> pytest.RunResult:
+    def run(self, *args: str, cache: bool = False) -> pytest.RunResult:
         return self.pytester.runpytest_subprocess(
-            "-p",
-            "no:cacheprovider",
+            *(() if cache else ("-p", "no:cacheprovider")),
             *DRIVERS[self.driver],
             *DISTRIBUTIONS.get(self.distribution, ()),
             *args,

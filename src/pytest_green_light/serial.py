@@ -31,7 +31,8 @@ def configure(config: pytest.Config, *, controller: bool, isolated: bool) -> Non
     """Register the controller's or a worker's side, when serial tests need one."""
     if controller:
         if isolated:
-            config.pluginmanager.register(SerialController(), "green_light_serial")
+            controller_side = SerialController(config.getoption("maxfail"))
+            config.pluginmanager.register(controller_side, "green_light_serial")
         return
     workerinput: dict[str, Any] = getattr(config, "workerinput", {})
     directory = workerinput.get(DIRECTORY_KEY)
@@ -56,9 +57,11 @@ class SerialController:
     """Registered in the xdist controller: hands out the directory, wraps the
     scheduler, and reports the serial phase."""
 
-    def __init__(self) -> None:
+    def __init__(self, maxfail: int) -> None:
         self.files = SerialFiles(tempfile.mkdtemp(prefix="green-light-serial-"))
         self.scheduler: SerialScheduling | None = None
+        self.maxfail = maxfail
+        self.failures = 0
 
     def pytest_configure_node(self, node: Any) -> None:
         node.workerinput[DIRECTORY_KEY] = str(self.files.directory)
@@ -78,6 +81,15 @@ class SerialController:
             close_gate=self.files.stop.touch,
         )
         return self.scheduler
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        """Count failures as xdist does for -x / --maxfail: once it will stop the run,
+        the serial phase must not start (xdist tells the scheduler nothing)."""
+        if not report.failed or self.scheduler is None:
+            return
+        self.failures += 1
+        if self.maxfail and self.failures >= self.maxfail:
+            self.scheduler.stopped_by_xdist()
 
     def _read_serial_ids(self, node: Any) -> set[str]:
         path = self.files.serial_ids(node.gateway.id)

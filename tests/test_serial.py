@@ -1,0 +1,380 @@
+"""``@pytest.mark.serial`` under xdist: serial tests never overlap any other test.
+
+Inner runs record when each test's protocol started and ended (``pytest_runtest_logstart``
+to ``logfinish``, so setup and teardown count) and on which worker; the checks below
+compare those intervals.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from conftest import Inner
+from pytest_green_light.serial_scheduler import SerialScheduling
+
+TIMING_CONFTEST = """
+import json
+import os
+import time
+
+import pytest
+
+_started = {}
+_xdist_controller = False
+
+
+def pytest_configure(config):
+    # The xdist controller replays the workers' log hooks: record in workers only.
+    global _xdist_controller
+    _xdist_controller = bool(config.getoption("numprocesses", None)) and not hasattr(
+        config, "workerinput"
+    )
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if item.name.startswith("test_marked_late"):
+            item.add_marker(pytest.mark.serial)
+
+
+def pytest_runtest_logstart(nodeid):
+    _started[nodeid] = time.time()
+
+
+def pytest_runtest_logfinish(nodeid):
+    if _xdist_controller:
+        return
+    with open(os.environ["GREEN_LIGHT_FACTS"], "a") as facts:
+        facts.write(json.dumps({
+            "test": nodeid.split("@")[0],  # loadgroup may add "@group"
+            "start": _started.pop(nodeid),
+            "end": time.time(),
+            "worker": os.environ.get("PYTEST_XDIST_WORKER", "master"),
+        }) + "\\n")
+"""
+
+PARALLEL = """
+import time
+import pytest
+
+
+@pytest.mark.parametrize("n", range(12))
+def test_parallel(n):
+    time.sleep(0.02)
+"""
+
+SERIAL = """
+import time
+import pytest
+
+pytestmark = pytest.mark.xdist_group("one")
+
+
+@pytest.mark.serial
+def test_function_marked():
+    time.sleep(0.02)
+
+
+@pytest.mark.serial
+class TestClassMarked:
+    def test_a(self):
+        time.sleep(0.02)
+
+    def test_b(self):
+        time.sleep(0.02)
+
+
+def test_marked_late_in_modifyitems():
+    time.sleep(0.02)
+
+
+def test_in_between():
+    time.sleep(0.02)
+"""
+
+MODULE_MARKED = """
+import time
+import pytest
+
+pytestmark = pytest.mark.serial
+
+
+def test_module_marked():
+    time.sleep(0.02)
+"""
+
+SERIAL_TESTS = {
+    "test_serial.py::test_function_marked",
+    "test_serial.py::TestClassMarked::test_a",
+    "test_serial.py::TestClassMarked::test_b",
+    "test_serial.py::test_marked_late_in_modifyitems",
+    "test_module.py::test_module_marked",
+}
+
+
+@dataclass
+class Interval:
+    test: str
+    start: float
+    end: float
+    worker: str
+
+    def overlaps(self, other: Interval) -> bool:
+        return self.start < other.end and other.start < self.end
+
+
+def intervals(inner: Inner) -> list[Interval]:
+    return [Interval(**fact) for fact in inner.facts()]
+
+
+def assert_serial_tests_ran_alone(runs: list[Interval], serial: set[str]) -> None:
+    for run in runs:
+        if run.test in serial:
+            overlapping = [o.test for o in runs if o is not run and o.overlaps(run)]
+            assert not overlapping, f"{run.test} overlapped {overlapping}"
+
+
+def make_project(inner: Inner) -> None:
+    inner.pytester.makeconftest(TIMING_CONFTEST)
+    inner.pytester.makepyfile(
+        test_a=PARALLEL, test_b=PARALLEL, test_serial=SERIAL, test_module=MODULE_MARKED
+    )
+
+
+@pytest.mark.parametrize(
+    "dist", ["load", "loadscope", "loadfile", "loadgroup", "worksteal"]
+)
+def test_serial_tests_run_alone_after_the_others_once_each(
+    inner: Inner, dist: str
+) -> None:
+    inner.distribution = "n2"
+    make_project(inner)
+
+    result = inner.run("--dist", dist)
+
+    result.assert_outcomes(passed=30)
+    runs = intervals(inner)
+    assert len(runs) == len({r.test for r in runs}) == 30
+    assert_serial_tests_ran_alone(runs, SERIAL_TESTS)
+    assert len({r.worker for r in runs if r.test in SERIAL_TESTS}) == 1
+    last_parallel_end = max(r.end for r in runs if r.test not in SERIAL_TESTS)
+    assert all(r.start >= last_parallel_end for r in runs if r.test in SERIAL_TESTS)
+    result.stdout.fnmatch_lines(
+        [
+            "green-light: 5 serial test(s) ran one at a time after the parallel "
+            "tests, in *s"
+        ]
+    )
+
+
+def test_a_worker_crashing_in_a_serial_test_is_reported_and_the_rest_still_run(
+    inner: Inner,
+) -> None:
+    inner.distribution = "n2"
+    make_project(inner)
+    inner.pytester.makepyfile(
+        test_0_crash="""
+        import os
+        import pytest
+
+        @pytest.mark.serial
+        def test_crashes_its_worker():
+            os._exit(3)
+        """
+    )
+
+    result = inner.run("--max-worker-restart=1")
+
+    result.assert_outcomes(passed=30, failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*worker 'gw*' crashed while running "
+            "'test_0_crash.py::test_crashes_its_worker'*",
+            "green-light: 6 serial test(s) ran one at a time after the parallel "
+            "tests, in *s",
+        ]
+    )
+    runs = intervals(inner)  # the crashed test never reached logfinish
+    assert len(runs) == len({r.test for r in runs}) == 30
+    assert_serial_tests_ran_alone(runs, SERIAL_TESTS)
+
+
+def test_a_run_stopped_before_the_serial_phase_does_not_start_it(
+    inner: Inner,
+) -> None:
+    inner.distribution = "n2"
+    make_project(inner)
+    inner.pytester.makepyfile(test_0_fails="def test_fails():\n    assert False\n")
+
+    result = inner.run("-x")
+
+    assert not any(r.test in SERIAL_TESTS for r in intervals(inner))
+    result.stdout.fnmatch_lines(
+        [
+            "green-light: 0 of 5 serial test(s) ran; the run stopped before the "
+            "others could start",
+            "*stopping after 1 failures*",
+        ]
+    )
+    result.stdout.no_fnmatch_line("*warning*")
+
+
+def test_selection_and_last_failed_keep_serial_tests_alone(inner: Inner) -> None:
+    inner.distribution = "n2"
+    make_project(inner)
+    inner.pytester.makepyfile(
+        test_flaky="""
+        import os
+        import pytest
+
+        FIRST_RUN = not os.path.exists("second-run")
+
+        def test_parallel_fails_once():
+            assert not FIRST_RUN
+
+        @pytest.mark.serial
+        def test_serial_fails_once():
+            assert not FIRST_RUN
+        """
+    )
+    first = inner.run(cache=True)
+    first.assert_outcomes(passed=30, failed=2)
+    (inner.pytester.path / "second-run").touch()
+    inner.facts_path.unlink()
+    last_failed = inner.run("--lf", cache=True)
+    last_failed.assert_outcomes(passed=2)
+    last_failed.stdout.fnmatch_lines(["green-light: 1 serial test(s) ran*"])
+    runs = intervals(inner)
+    assert {r.test for r in runs} == {
+        "test_flaky.py::test_parallel_fails_once",
+        "test_flaky.py::test_serial_fails_once",
+    }
+    assert_serial_tests_ran_alone(runs, {"test_flaky.py::test_serial_fails_once"})
+
+    inner.facts_path.unlink()
+    only_serial = inner.run("-m", "serial")
+    only_serial.assert_outcomes(passed=6)
+    assert {r.test for r in intervals(inner)} == SERIAL_TESTS | {
+        "test_flaky.py::test_serial_fails_once"
+    }
+
+    inner.facts_path.unlink()
+    by_keyword = inner.run("-k", "module_marked or test_parallel")
+    by_keyword.assert_outcomes(passed=26)
+    assert_serial_tests_ran_alone(intervals(inner), SERIAL_TESTS)
+    by_keyword.stdout.fnmatch_lines(["green-light: 1 serial test(s) ran*"])
+
+
+@pytest.mark.parametrize("args", [("-n", "0"), ("-n", "2", "--green-light-serial=off")])
+def test_serial_is_an_ordinary_marker_without_xdist_or_when_off(
+    inner: Inner, args: tuple[str, ...]
+) -> None:
+    make_project(inner)
+
+    result = inner.run(*args)
+
+    result.assert_outcomes(passed=30)
+    result.stdout.no_fnmatch_line("green-light: *serial*")
+
+
+def test_a_bad_serial_mode_is_a_usage_error(inner: Inner) -> None:
+    inner.pytester.makepyfile("def test_x(): pass")
+
+    result = inner.run("--green-light-serial=sometimes")
+
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        [
+            "*'sometimes' is not a valid value for --green-light-serial. "
+            "Valid values are: isolated, off."
+        ]
+    )
+
+
+# -- the scheduler's bookkeeping, with stand-in nodes (real runs are above) ----------
+
+
+class StandInNode:
+    """Records what a scheduler sends to a worker node."""
+
+    def __init__(self, name: str) -> None:
+        self.gateway = type("Gateway", (), {"id": name})()
+        self.sent: list[int] = []
+        self.shutting_down = False
+
+    def send_runtest_some(self, indices: list[int]) -> None:
+        self.sent += indices
+
+    def shutdown(self) -> None:
+        self.shutting_down = True
+
+
+class StandInInner:
+    """The least an inner scheduler does: send every test to the first node."""
+
+    def __init__(self) -> None:
+        self.nodes: list[Any] = []
+        self.collection: list[str] = []
+        self.completed: list[int] = []
+        self.collection_is_completed = False
+
+    @property
+    def tests_finished(self) -> bool:
+        return len(self.completed) == len(self.collection)
+
+    @property
+    def has_pending(self) -> bool:
+        return not self.tests_finished
+
+    def add_node(self, node: Any) -> None:
+        self.nodes.append(node)
+
+    def add_node_collection(self, node: Any, collection: list[str]) -> None:
+        self.collection = collection
+        self.collection_is_completed = True
+
+    def schedule(self) -> None:
+        self.nodes[0].send_runtest_some(range(len(self.collection)))
+        self.nodes[0].shutdown()
+
+    def mark_test_complete(self, node: Any, index: int, duration: float = 0) -> None:
+        self.completed.append(index)
+
+    def remove_node(self, node: Any) -> None:
+        self.nodes.remove(node)
+
+
+def test_inner_scheduler_indices_skip_serial_tests_and_the_gate_waits_for_them() -> (
+    None
+):
+    gate: list[str] = []
+    inner = StandInInner()
+    serial = SerialScheduling(
+        inner,
+        read_serial_ids=lambda node: {"t::s1", "t::s2"},
+        open_gate=lambda: gate.append("open"),
+        close_gate=lambda: gate.append("closed"),
+    )
+    node = StandInNode("gw0")
+    serial.add_node(node)
+    serial.add_node_collection(node, ["t::p0", "t::s1", "t::p1", "t::s2"])
+    serial.schedule()
+
+    assert inner.collection == ["t::p0", "t::p1"]
+    # Parallel tests by the worker's own indices, then the serial ones queued behind.
+    assert node.sent == [0, 2, 1, 3]
+    assert not node.shutting_down
+    assert gate == []
+    serial.mark_test_complete(node, 0)
+    assert gate == []
+    serial.mark_test_complete(node, 2)
+    assert gate == ["open"]
+    assert node.shutting_down
+    assert not serial.tests_finished
+    serial.mark_test_complete(node, 1)
+    serial.mark_test_complete(node, 3)
+    assert serial.tests_finished
+    assert serial.serial_done == 2
