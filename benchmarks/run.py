@@ -349,6 +349,53 @@ def sync_io_cost(work: Path, rounds: int, _: argparse.Namespace) -> list[Row]:
     )
 
 
+def serial_schedule(work: Path, rounds: int, _: argparse.Namespace) -> list[Row]:
+    """400 tests, 10% serial (20 ms each, the rest 5 ms), -n 2: one invocation with
+    serial tests isolated, vs the two-invocation workaround, vs the ideal schedule
+    (one start-up + parallel work / 2 + serial work)."""
+    suite = suites.serial_mix(work)
+    start_up_suite = suites.one_test(work)
+    one = Config("one invocation: pytest -n 2", ["-n", "2", "-p", "no:asyncio"])
+    parallel_part = Config(
+        "pytest -n 2 -m 'not serial'",
+        ["-n", "2", "-p", "no:asyncio", "-m", "not serial"],
+    )
+    serial_part = Config("pytest -m serial", ["-p", "no:asyncio", "-m", "serial"])
+    start_up = Config("start-up: 1 test, -n 2", ["-n", "2", "-p", "no:asyncio"])
+    parallel_work, serial_work = 360 * 0.005, 40 * 0.020
+    samples: dict[str, list[float]] = {"one": [], "two": [], "ideal": []}
+    for config in (one, parallel_part, serial_part):  # warm-up
+        run_pytest(suite, config)
+    for _ in range(rounds):
+        samples["one"].append(run_pytest(suite, one))
+        samples["two"].append(
+            run_pytest(suite, parallel_part) + run_pytest(suite, serial_part)
+        )
+        samples["ideal"].append(
+            run_pytest(start_up_suite, start_up) + parallel_work / 2 + serial_work
+        )
+    labels = {
+        "one": "one invocation, serial tests isolated (pytest -n 2)",
+        "two": "workaround: pytest -n 2 -m 'not serial'; pytest -m serial",
+        "ideal": "ideal: one -n 2 start-up + parallel work / 2 + serial work",
+    }
+    rows = []
+    for key in ("ideal", "one", "two"):
+        median = statistics.median(samples[key])
+        ratio = paired_ratio(samples[key], samples["ideal"])
+        rows.append(
+            Row(
+                "7. serial tests (400 tests, 10% serial, -n 2)",
+                labels[key],
+                median,
+                ratio,
+                labels["ideal"],
+            )
+        )
+        print(f"  {labels[key]:<60} {median:8.3f} s  x{ratio:.3f}", flush=True)
+    return rows
+
+
 BENCHMARKS: dict[str, Callable[[Path, int, argparse.Namespace], list[Row]]] = {
     "sync_overhead": sync_overhead,
     "async_overhead": async_overhead,
@@ -356,6 +403,7 @@ BENCHMARKS: dict[str, Callable[[Path, int, argparse.Namespace], list[Row]]] = {
     "worker_startup": worker_startup,
     "soak": soak,
     "sync_io_cost": sync_io_cost,
+    "serial_schedule": serial_schedule,
 }
 
 

@@ -165,6 +165,24 @@ async def test_logs(caplog, n):
 """
 
 
+# 400 tests, 10% serial: the serial ones take 20 ms, the others 5 ms.
+SERIAL_MIX = """\
+import time
+import pytest
+
+
+@pytest.mark.parametrize("n", range(36))
+def test_parallel(n):
+    time.sleep(0.005)
+
+
+@pytest.mark.serial
+@pytest.mark.parametrize("n", range(4))
+def test_serial(n):
+    time.sleep(0.02)
+"""
+
+
 def _write(directory: Path, files: dict[str, str]) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     for name, text in files.items():
@@ -195,6 +213,12 @@ def shared_engine(root: Path, count: int) -> Path:
 
 def one_test(root: Path) -> Path:
     return _write(root / "one_test", {"pytest.ini": INI, "test_one.py": ONE_TEST})
+
+
+def serial_mix(root: Path) -> Path:
+    files = {"pytest.ini": INI}
+    files.update({f"test_serial_mix_{i}.py": SERIAL_MIX for i in range(10)})
+    return _write(root / "serial_mix", files)
 
 
 def soak(root: Path, count: int) -> Path:
