@@ -215,10 +215,16 @@ def one_test(root: Path) -> Path:
     return _write(root / "one_test", {"pytest.ini": INI, "test_one.py": ONE_TEST})
 
 
-def serial_mix(root: Path) -> Path:
+def serial_mix(root: Path, *, idle: bool = False) -> Path:
+    """The serial mix; ``idle``: the same tests doing no work (pytest's own cost)."""
+    text = SERIAL_MIX
+    if idle:
+        text = text.replace("time.sleep(0.005)", "pass").replace(
+            "time.sleep(0.02)", "pass"
+        )
     files = {"pytest.ini": INI}
-    files.update({f"test_serial_mix_{i}.py": SERIAL_MIX for i in range(10)})
-    return _write(root / "serial_mix", files)
+    files.update({f"test_serial_mix_{i}.py": text for i in range(10)})
+    return _write(root / ("serial_mix_idle" if idle else "serial_mix"), files)
 
 
 def soak(root: Path, count: int) -> Path:
