@@ -401,6 +401,39 @@ def serial_schedule(work: Path, rounds: int, _: argparse.Namespace) -> list[Row]
     return rows
 
 
+def log_capture_cost(work: Path, rounds: int, _: argparse.Namespace) -> list[Row]:
+    """2000 tests that log and check their records: caplog_xdist_compatible vs
+    pytest's caplog (run twice: the second row is the noise floor)."""
+    args = ["-n", "0", "-p", "no:asyncio"]
+    runs = {
+        "caplog": (suites.logging_suite(work, 2000, "caplog"), Config("caplog", args)),
+        "caplog again (noise floor)": (
+            suites.logging_suite(work, 2000, "caplog"),
+            Config("caplog again", args),
+        ),
+        "caplog_xdist_compatible": (
+            suites.logging_suite(work, 2000, "caplog_xdist_compatible"),
+            Config("caplog_xdist_compatible", args),
+        ),
+    }
+    times = _alternate(runs, rounds * 2)
+    rows = []
+    for label, samples in times.items():
+        median = statistics.median(samples)
+        ratio = paired_ratio(samples, times["caplog"])
+        rows.append(
+            Row(
+                "8. log capture (2000 logging tests, -n 0)",
+                label,
+                median,
+                ratio,
+                "caplog",
+            )
+        )
+        print(f"  {label:<48} {median:8.3f} s  x{ratio:.3f}", flush=True)
+    return rows
+
+
 BENCHMARKS: dict[str, Callable[[Path, int, argparse.Namespace], list[Row]]] = {
     "sync_overhead": sync_overhead,
     "async_overhead": async_overhead,
@@ -409,6 +442,7 @@ BENCHMARKS: dict[str, Callable[[Path, int, argparse.Namespace], list[Row]]] = {
     "soak": soak,
     "sync_io_cost": sync_io_cost,
     "serial_schedule": serial_schedule,
+    "log_capture_cost": log_capture_cost,
 }
 
 

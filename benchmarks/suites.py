@@ -183,6 +183,24 @@ def test_serial(n):
 """
 
 
+# 2000 tests that log and check their records, with pytest's caplog or the plugin's.
+LOGGING = """\
+import logging
+import pytest
+
+log = logging.getLogger("app")
+
+
+@pytest.mark.parametrize("n", range({count}))
+def test_logs(FIXTURE, n):
+    FIXTURE.set_level(logging.INFO)
+    log.debug("hidden %s", n)
+    log.info("item %s", n)
+    log.warning("careful %s", n)
+    assert FIXTURE.messages == [f"item {{n}}", f"careful {{n}}"]
+"""
+
+
 def _write(directory: Path, files: dict[str, str]) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     for name, text in files.items():
@@ -225,6 +243,12 @@ def serial_mix(root: Path, *, idle: bool = False) -> Path:
     files = {"pytest.ini": INI}
     files.update({f"test_serial_mix_{i}.py": text for i in range(10)})
     return _write(root / ("serial_mix_idle" if idle else "serial_mix"), files)
+
+
+def logging_suite(root: Path, count: int, fixture: str) -> Path:
+    files = {"pytest.ini": INI}
+    files.update(_split("test_logging", LOGGING.replace("FIXTURE", fixture), count))
+    return _write(root / f"logging_{fixture}", files)
 
 
 def soak(root: Path, count: int) -> Path:

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from pytest_green_light.greenlet import verify_greenlet
+from pytest_green_light.log_capture import running_test
 from pytest_green_light.settings import LoopScope, Settings
 from pytest_green_light.sync_io import SyncIO
 from pytest_green_light.tasks import (
@@ -53,6 +54,7 @@ class WorkerLifecycle:
         self._test_loop: asyncio.AbstractEventLoop | None = None
         self._ledger: TaskLedger | None = None
         self._ledger_token: contextvars.Token[TaskLedger | None] | None = None
+        self._test_token: contextvars.Token[str | None] | None = None
         # Tasks tests left running on purpose (leaked_tasks = warn|ignore), by owner.
         self._kept: dict[asyncio.Task[Any], str] = {}
 
@@ -130,6 +132,7 @@ class WorkerLifecycle:
         """Before any fixture: the test's sync IO mode; the worker loop current, and a
         ledger for new tasks."""
         self.sync_io.for_item(item)
+        self._test_token = running_test.set(item.nodeid)
         if self.loop_scope_for(item) == "session":
             self.worker.ensure_current()
             self._ledger = TaskLedger(item.nodeid)
@@ -139,6 +142,9 @@ class WorkerLifecycle:
     def pytest_runtest_teardown(self, item: pytest.Item) -> None:
         """After the test's fixtures: handle the tasks it left running."""
         self.sync_io.reset()
+        if self._test_token is not None:
+            running_test.reset(self._test_token)
+            self._test_token = None
         if self._ledger is None or self._ledger_token is None:
             return
         ledger, self._ledger = self._ledger, None

@@ -8,7 +8,14 @@ from collections.abc import Generator
 
 import pytest
 
-from pytest_green_light import __version__, coordination, lifecycle, serial, settings
+from pytest_green_light import (
+    __version__,
+    coordination,
+    lifecycle,
+    log_capture,
+    serial,
+    settings,
+)
 from pytest_green_light.greenlet import (
     find_missing_greenlet,
     missing_greenlet_report,
@@ -101,6 +108,40 @@ def pytest_runtest_makereport(
             )
         )
     return report
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_call(item: pytest.Item) -> None:
+    log_capture.enter_phase(item, "call")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_teardown(item: pytest.Item) -> None:
+    log_capture.enter_phase(item, "teardown")
+
+
+@pytest.fixture
+def caplog_xdist_compatible(
+    request: pytest.FixtureRequest,
+) -> Generator[log_capture.LogCaptureXdist]:
+    """Log capture with pytest's ``caplog`` API, keeping only this test's records.
+
+    A record is this test's when the code that emitted it runs in the test's context:
+    the test's own code or a task it started. Records of work other tests started are
+    in ``foreign_records``, and a warning names those tests.
+    """
+    with log_capture.capturing(request.node) as capture:
+        yield capture
+    owners = capture.leaked_task_owners()
+    if owners:
+        request.node.warn(
+            lifecycle.GreenLightWarning(
+                f"{len(capture.foreign_records)} log record(s) emitted during "
+                f"{request.node.nodeid} came from work started by "
+                f"{', '.join(owners)} (not in caplog_xdist_compatible.records; see "
+                "its foreign_records)."
+            )
+        )
 
 
 @pytest.fixture(scope="session", autouse=True)
