@@ -126,6 +126,7 @@ def test_works_without_the_logging_plugin_and_with_non_propagating_loggers(
     inner.pytester.makepyfile(
         test_noprop="""
         import logging
+        import pytest
 
         quiet = logging.getLogger("quiet")
         quiet.propagate = False
@@ -135,11 +136,17 @@ def test_works_without_the_logging_plugin_and_with_non_propagating_loggers(
             quiet.info("kept to itself")
             assert caplog_xdist_compatible.messages == ["kept to itself"]
 
-        def test_phases(caplog_xdist_compatible):
+        @pytest.fixture
+        def logs_in_setup(caplog_xdist_compatible):
+            logging.getLogger().warning("in the setup")
+
+        def test_phases(logs_in_setup, caplog_xdist_compatible):
             logging.getLogger().warning("in the call")
-            assert caplog_xdist_compatible.get_records("call")[0].getMessage() == (
-                "in the call"
-            )
+            setup = caplog_xdist_compatible.get_records("setup")
+            call = caplog_xdist_compatible.get_records("call")
+            assert [r.getMessage() for r in setup] == ["in the setup"]
+            assert [r.getMessage() for r in call] == ["in the call"]
+            assert caplog_xdist_compatible.records == call
         """
     )
 
