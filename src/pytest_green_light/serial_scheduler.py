@@ -131,10 +131,8 @@ class SerialScheduling:
         """The worker nodes; the serial node watched, so that a shutdown xdist starts
         (``-x``, ``--maxfail``, too many crashes) closes the gate before it opens."""
         return [
-            SerialNodeWatch(view.node, self)
-            if view.node is self.serial_node
-            else view.node
-            for view in self.inner.nodes
+            SerialNodeWatch(node, self) if node is self.serial_node else node
+            for node in self._worker_nodes()
         ]
 
     @property
@@ -279,8 +277,8 @@ class SerialScheduling:
             self.gate_open = True
             self.serial_started_at = time.monotonic()
             self._open_gate()
-        # Its last serial test runs once the worker is told there is nothing after it.
-        node.shutdown()
-        for other in self._worker_nodes():
-            if other is not node and not other.shutting_down:
-                other.shutdown()
+        # The serial node's last test runs once its worker is told there is nothing
+        # after it; any other node still up has no work left. Each is told once.
+        for worker in self._worker_nodes():
+            if not worker.shutting_down:
+                worker.shutdown()
