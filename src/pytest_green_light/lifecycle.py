@@ -13,7 +13,7 @@ import pytest
 
 from pytest_green_light.greenlet import verify_greenlet
 from pytest_green_light.log_capture import running_test
-from pytest_green_light.settings import LoopScope, Settings
+from pytest_green_light.settings import LoopScope, Settings, item_setting
 from pytest_green_light.sync_io import SyncIO
 from pytest_green_light.tasks import (
     TaskFactory,
@@ -105,13 +105,7 @@ class WorkerLifecycle:
         return self._test_loop or self.worker.loop
 
     def loop_scope_for(self, item: pytest.Item) -> LoopScope:
-        # Not stash.get(): it raises and catches KeyError for every unmarked test.
-        stash = item.stash
-        return (
-            stash[LOOP_SCOPE_KEY]  # noqa: SIM401 - see above
-            if LOOP_SCOPE_KEY in stash
-            else self.settings.loop_scope
-        )
+        return item_setting(item, LOOP_SCOPE_KEY, self.settings.loop_scope)
 
     # -- one test ----------------------------------------------------------------
     # On the worker loop, a test's turn is handled in runtest hooks: pytest's machinery

@@ -102,7 +102,9 @@ def pytest_runtest_makereport(
                 missing_greenlet_report(
                     error,
                     loop_scope=plugin_settings.loop_scope,
-                    sync_io=item.stash.get(SYNC_IO_KEY, plugin_settings.sync_io),
+                    sync_io=settings.item_setting(
+                        item, SYNC_IO_KEY, plugin_settings.sync_io
+                    ),
                     driver=coordination.describe_driver(item.config),
                 ),
             )

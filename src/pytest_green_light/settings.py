@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, cast
+from typing import Literal, TypeVar, cast
 
 import pytest
 
@@ -31,6 +31,17 @@ class Settings:
 
 
 SETTINGS_KEY = pytest.StashKey[Settings]()
+
+T = TypeVar("T")
+
+
+def item_setting(item: pytest.Item, key: pytest.StashKey[T], default: T) -> T:
+    """A per-test setting a marker stored on the item, else the session's ``default``.
+
+    Not ``stash.get()``: it raises and catches KeyError for every unmarked test.
+    """
+    stash = item.stash
+    return stash[key] if key in stash else default  # noqa: SIM401
 
 
 def add_options(parser: pytest.Parser) -> None:

@@ -26,7 +26,7 @@ from typing import Any
 import pytest
 
 from pytest_green_light.call_site import sync_io_allowed
-from pytest_green_light.settings import SyncIOMode
+from pytest_green_light.settings import SyncIOMode, item_setting
 
 SYNC_IO_KEY = pytest.StashKey[SyncIOMode]()
 """Set on items whose ``green_light`` marker names ``sync_io``."""
@@ -73,9 +73,7 @@ class SyncIO:
 
     def for_item(self, item: pytest.Item) -> None:
         """Switch to the item's mode (its marker's, or the session default)."""
-        # Not stash.get(): it raises and catches KeyError for every unmarked test.
-        stash = item.stash
-        self.mode = stash[SYNC_IO_KEY] if SYNC_IO_KEY in stash else self.default  # noqa: SIM401
+        self.mode = item_setting(item, SYNC_IO_KEY, self.default)
 
     def reset(self) -> None:
         self.mode = self.default
