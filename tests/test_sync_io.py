@@ -56,6 +56,14 @@ filterwarnings =
     ignore:coroutine 'Connection.cursor' was never awaited:RuntimeWarning
 """
 
+
+def make_library_project(inner: Inner, ini_lines: str = "") -> None:
+    """The application, the conftest above and the ini file, plus ``ini_lines``."""
+    inner.pytester.makeini(INI + ini_lines)
+    inner.pytester.copy_example("library.py")
+    inner.pytester.makeconftest(CONFTEST)
+
+
 BODY_TESTS = """
 import asyncio
 import contextvars
@@ -105,9 +113,7 @@ def test_sync_io_in_test_code_runs_on_the_test_loop_task_and_context(
     inner: Inner, driver: str, distribution: str, loop_scope: str
 ) -> None:
     inner.driver, inner.distribution = driver, distribution
-    inner.pytester.makeini(INI)
-    inner.pytester.copy_example("library.py")
-    inner.pytester.makeconftest(CONFTEST)
+    make_library_project(inner)
     inner.pytester.makepyfile(test_body=BODY_TESTS)
 
     result = inner.run(f"--green-light-loop-scope={loop_scope}")
@@ -141,9 +147,7 @@ def test_sync_io_in_application_code_raises_with_a_diagnostic(
     inner: Inner, driver: str, distribution: str
 ) -> None:
     inner.driver, inner.distribution = driver, distribution
-    inner.pytester.makeini(INI)
-    inner.pytester.copy_example("library.py")
-    inner.pytester.makeconftest(CONFTEST)
+    make_library_project(inner)
     inner.pytester.makepyfile(test_app=APPLICATION_TESTS)
 
     result = inner.run()
@@ -186,9 +190,7 @@ def test_sync_io_modes(
     inner: Inner, driver: str, mode: str, outcomes: dict[str, int]
 ) -> None:
     inner.driver = driver
-    inner.pytester.makeini(INI + f"green_light_sync_io = {mode}\n")
-    inner.pytester.copy_example("library.py")
-    inner.pytester.makeconftest(CONFTEST)
+    make_library_project(inner, f"green_light_sync_io = {mode}\n")
     inner.pytester.makepyfile(
         test_modes="""
         import pytest
@@ -217,9 +219,7 @@ def test_sync_io_modes(
 
 
 def test_command_line_mode_wins_over_the_ini_file(inner: Inner) -> None:
-    inner.pytester.makeini(INI + "green_light_sync_io = off\n")
-    inner.pytester.copy_example("library.py")
-    inner.pytester.makeconftest(CONFTEST)
+    make_library_project(inner, "green_light_sync_io = off\n")
     inner.pytester.makepyfile(test_app=APPLICATION_TESTS)
 
     result = inner.run("--green-light-sync-io=all")
@@ -231,9 +231,7 @@ def test_marker_overrides_the_mode_per_module_class_and_test(
     inner: Inner, driver: str
 ) -> None:
     inner.driver = driver
-    inner.pytester.makeini(INI)
-    inner.pytester.copy_example("library.py")
-    inner.pytester.makeconftest(CONFTEST)
+    make_library_project(inner)
     inner.pytester.makepyfile(
         test_markers="""
         import pytest
@@ -374,9 +372,7 @@ def test_cancellation_and_timeouts_propagate_into_and_out_of_sync_calls(
 
 def test_failures_point_at_the_test_lines(inner: Inner, driver: str) -> None:
     inner.driver = driver
-    inner.pytester.makeini(INI)
-    inner.pytester.copy_example("library.py")
-    inner.pytester.makeconftest(CONFTEST)
+    make_library_project(inner)
     inner.pytester.makepyfile(
         test_tracebacks="""
         import pytest
