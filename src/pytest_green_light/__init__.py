@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import os
 import threading
+from typing import TYPE_CHECKING, Any
 
 from pytest_green_light.lifecycle import active, get_or_create_event_loop
+
+if TYPE_CHECKING:
+    from pytest_green_light.database import worker_database_url
 
 __version__ = "1.0.0"
 
@@ -15,6 +19,7 @@ __all__ = [
     "get_or_create_event_loop",
     "is_parallel_execution",
     "is_worker_main_thread",
+    "worker_database_url",
 ]
 
 
@@ -36,3 +41,13 @@ def is_worker_main_thread() -> bool:
     if lifecycle is not None:
         return lifecycle.worker.on_worker_thread()
     return threading.current_thread() is threading.main_thread()
+
+
+def __getattr__(name: str) -> Any:
+    # Imported on first use: SQLAlchemy costs every pytest process a noticeable start-up
+    # time, and runs without a database never need it.
+    if name == "worker_database_url":
+        from pytest_green_light.database import worker_database_url
+
+        return worker_database_url
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

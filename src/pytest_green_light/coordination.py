@@ -19,9 +19,9 @@ import contextlib
 import inspect
 import sys
 import warnings
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from importlib.metadata import version
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -55,6 +55,16 @@ def _user_set_ini(config: pytest.Config, name: str) -> bool:
     if inicfg is None:
         inicfg = config.inicfg
     return name in inicfg
+
+
+def async_fixture_decorator(config: pytest.Config) -> Callable[..., Any]:
+    """The decorator that makes an async fixture run on the test's loop: pytest-asyncio's
+    (which strict mode requires), or pytest's own for the plugin's runner."""
+    if has_pytest_asyncio(config):
+        import pytest_asyncio
+
+        return cast(Callable[..., Any], pytest_asyncio.fixture)
+    return pytest.fixture
 
 
 def user_loop_scopes(config: pytest.Config) -> dict[str, str]:

@@ -5,12 +5,15 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Generator
+from typing import TYPE_CHECKING
 
 import pytest
 
 from pytest_green_light import (
     __version__,
     coordination,
+    database_fixtures,
+    hooks,
     lifecycle,
     log_capture,
     serial,
@@ -27,11 +30,23 @@ from pytest_green_light.runner import GreenLightRunner
 from pytest_green_light.sync_io import SYNC_IO_KEY, SyncIO, TestCode
 from pytest_green_light.worker import is_xdist_controller, worker_id
 
+if TYPE_CHECKING:
+    from sqlalchemy.engine import URL
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
+    from pytest_green_light.database import WorkerDatabase
+
 LIFECYCLE_KEY = pytest.StashKey[WorkerLifecycle]()
+DB_URL_KEY: pytest.StashKey[URL] = pytest.StashKey()
+WORKER_DATABASE_KEY: pytest.StashKey[WorkerDatabase] = pytest.StashKey()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     settings.add_options(parser)
+
+
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    pluginmanager.add_hookspecs(hooks)
 
 
 # tryfirst: pytest-asyncio's pytest_configure must see the loop scopes lined up.
@@ -43,11 +58,19 @@ def pytest_configure(config: pytest.Config) -> None:
     register_markers(config, asyncio_marker=not with_pytest_asyncio)
     if plugin_settings.debug:
         logging.getLogger("pytest_green_light").setLevel(logging.DEBUG)
+    config.pluginmanager.register(
+        database_fixtures.session_fixture_plugin(
+            coordination.async_fixture_decorator(config)
+        ),
+        "green_light_session",
+    )
+    controller = is_xdist_controller(config)
+    if plugin_settings.db_url is not None:
+        configure_database(config, plugin_settings, controller=controller)
     if not plugin_settings.autouse:
         return
     if with_pytest_asyncio:
         coordination.line_up_loop_scopes(config, plugin_settings.loop_scope)
-    controller = is_xdist_controller(config)
     serial.configure(
         config, controller=controller, isolated=plugin_settings.serial == "isolated"
     )
@@ -68,15 +91,79 @@ def pytest_configure(config: pytest.Config) -> None:
         )
 
 
-def pytest_report_header(config: pytest.Config) -> str:
-    plugin_settings = config.stash[settings.SETTINGS_KEY]
-    if not plugin_settings.autouse:
-        return f"green-light {__version__}: inert (--green-light-no-autouse)"
-    return (
-        f"green-light {__version__}: loop scope {plugin_settings.loop_scope}, "
-        f"sync IO {plugin_settings.sync_io}, "
-        f"async tests driven by {coordination.describe_driver(config)}"
+def configure_database(
+    config: pytest.Config, plugin_settings: settings.Settings, *, controller: bool
+) -> None:
+    """Check the database URL; in a worker, prepare its database for session start."""
+    # Imported here: SQLAlchemy is only needed by runs with a database.
+    from pytest_green_light import database
+
+    assert plugin_settings.db_url is not None
+    url = database.parse_database_url(
+        plugin_settings.db_url, plugin_settings.db_url_source
     )
+    config.stash[DB_URL_KEY] = url
+    if not controller:
+        config.stash[WORKER_DATABASE_KEY] = database.WorkerDatabase(
+            url,
+            worker_id(config),
+            keep=plugin_settings.keep_db,
+            setup_hook=config.hook.pytest_green_light_setup_database,
+        )
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Create this worker's database; in the xdist controller, check the server first
+    so that a bad URL is one clear error rather than one per worker."""
+    config = session.config
+    if DB_URL_KEY not in config.stash:
+        return
+    from pytest_green_light import database
+
+    worker_database = config.stash.get(WORKER_DATABASE_KEY, None)
+    if worker_database is not None:
+        try:
+            database.run_privately(worker_database.set_up())
+        except pytest.UsageError as error:
+            if not worker_database.own_copy:  # no xdist: one error, the run stops
+                raise
+            config.pluginmanager.register(database.FailedSetUp(str(error)))
+    else:
+        database.run_privately(database.check_server(config.stash[DB_URL_KEY]))
+
+
+# trylast: after pytest's own teardown of session fixtures that use the database.
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    worker_database = session.config.stash.get(WORKER_DATABASE_KEY, None)
+    if worker_database is not None:
+        from pytest_green_light import database
+
+        database.run_privately(worker_database.tear_down())
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    plugin_settings = config.stash[settings.SETTINGS_KEY]
+    lines = (
+        [f"green-light {__version__}: inert (--green-light-no-autouse)"]
+        if not plugin_settings.autouse
+        else [
+            f"green-light {__version__}: loop scope {plugin_settings.loop_scope}, "
+            f"sync IO {plugin_settings.sync_io}, "
+            f"async tests driven by {coordination.describe_driver(config)}"
+        ]
+    )
+    if DB_URL_KEY in config.stash:
+        from pytest_green_light import database
+
+        lines.append(
+            database.describe(
+                config.stash[DB_URL_KEY],
+                per_worker=is_xdist_controller(config),
+                keep=plugin_settings.keep_db,
+            )
+        )
+    return lines
 
 
 def pytest_collection_modifyitems(
@@ -170,3 +257,32 @@ def green_light_loop(request: pytest.FixtureRequest) -> asyncio.AbstractEventLoo
     if worker_lifecycle is None:
         return lifecycle.get_or_create_event_loop()
     return worker_lifecycle.loop
+
+
+def _worker_database(config: pytest.Config) -> WorkerDatabase:
+    worker_database = config.stash.get(WORKER_DATABASE_KEY, None)
+    if worker_database is None:
+        pytest.fail(
+            "pytest-green-light's database fixtures need a database URL: pass "
+            "--green-light-db-url=URL, set $GREEN_LIGHT_DB_URL, or set "
+            "green_light_db_url in the ini file.",
+            pytrace=False,
+        )
+    return worker_database
+
+
+@pytest.fixture(scope="session")
+def green_light_db_url(request: pytest.FixtureRequest) -> str:
+    """This worker's database URL: the configured one, its database name suffixed
+    with the worker id under xdist (``app_gw0``)."""
+    return _worker_database(request.config).url.render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def green_light_engine(request: pytest.FixtureRequest) -> Generator[AsyncEngine]:
+    """An ``AsyncEngine`` on this worker's database, disposed at the end of the session."""
+    plugin_settings = request.config.stash[settings.SETTINGS_KEY]
+    yield from database_fixtures.worker_engine(
+        _worker_database(request.config),
+        pooled=plugin_settings.loop_scope == "session",
+    )

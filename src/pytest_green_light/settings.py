@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Literal, TypeVar, cast
 
@@ -28,9 +29,14 @@ class Settings:
     leaked_tasks: LeakedTasks
     sync_io: SyncIOMode
     serial: SerialMode
+    db_url: str | None
+    db_url_source: str  # where db_url came from, for messages
+    keep_db: bool
 
 
 SETTINGS_KEY = pytest.StashKey[Settings]()
+
+DB_URL_ENV = "GREEN_LIGHT_DB_URL"
 
 T = TypeVar("T")
 
@@ -73,6 +79,23 @@ def add_options(parser: pytest.Parser) -> None:
         "green_light_serial.",
     )
     group.addoption(
+        "--green-light-db-url",
+        dest="green_light_db_url",
+        default=None,
+        metavar="URL",
+        help="SQLAlchemy URL of the test database; each xdist worker gets its own "
+        "(name suffixed with _gw0, _gw1...). Overrides $GREEN_LIGHT_DB_URL and "
+        "green_light_db_url.",
+    )
+    group.addoption(
+        "--green-light-keep-db",
+        dest="green_light_keep_db",
+        action="store_true",
+        default=False,
+        help="Keep the databases pytest-green-light created, instead of dropping them "
+        "at the end of the session.",
+    )
+    group.addoption(
         "--green-light-autouse",
         dest="green_light_autouse",
         action="store_true",
@@ -108,6 +131,12 @@ def add_options(parser: pytest.Parser) -> None:
         help="Under pytest-xdist, serial tests run after all others, one at a time: "
         "isolated (default) or off.",
         default="isolated",
+    )
+    parser.addini(
+        "green_light_db_url",
+        help="SQLAlchemy URL of the test database; each xdist worker gets its own. "
+        "$GREEN_LIGHT_DB_URL overrides it.",
+        default="",
     )
     parser.addini(
         "green_light_autouse",
@@ -153,6 +182,20 @@ def _flag(config: pytest.Config, ini: str) -> bool:
     return bool(config.getini(ini)) if cli_value is None else cli_value
 
 
+def _db_url(config: pytest.Config) -> tuple[str | None, str]:
+    """The database URL and where it came from: the CLI, then the environment, then
+    the ini file."""
+    candidates = (
+        (config.getoption("green_light_db_url"), "--green-light-db-url"),
+        (os.environ.get(DB_URL_ENV), f"${DB_URL_ENV}"),
+        (config.getini("green_light_db_url"), "green_light_db_url"),
+    )
+    for value, source in candidates:
+        if value:
+            return value, source
+    return None, ""
+
+
 def read_settings(config: pytest.Config) -> Settings:
     """Read and validate the plugin's settings; a bad value is a usage error."""
     loop_scope = _choice(
@@ -163,6 +206,7 @@ def read_settings(config: pytest.Config) -> Settings:
         config, "green_light_sync_io", SYNC_IO_MODES, "--green-light-sync-io"
     )
     serial = _choice(config, "green_light_serial", SERIAL_MODES, "--green-light-serial")
+    db_url, db_url_source = _db_url(config)
     return Settings(
         loop_scope=cast(LoopScope, loop_scope),
         autouse=_flag(config, "green_light_autouse"),
@@ -170,4 +214,7 @@ def read_settings(config: pytest.Config) -> Settings:
         leaked_tasks=cast(LeakedTasks, leaked_tasks),
         sync_io=cast(SyncIOMode, sync_io),
         serial=cast(SerialMode, serial),
+        db_url=db_url,
+        db_url_source=db_url_source,
+        keep_db=bool(config.getoption("green_light_keep_db")),
     )

@@ -1,0 +1,80 @@
+"""What the ``green_light_engine`` and ``green_light_session`` fixtures hand out.
+
+The engine fixture is a plain fixture: creating an engine does no IO. The session
+fixture is async, so that whoever drives the test (pytest-asyncio, or the plugin's
+runner) opens its connection on the loop the test runs on.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import types
+from collections.abc import AsyncGenerator, Callable, Generator
+from typing import TYPE_CHECKING, Any
+
+from pytest_green_light.lifecycle import get_or_create_event_loop
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+    from pytest_green_light.database import WorkerDatabase
+
+
+def worker_engine(
+    worker_database: WorkerDatabase, *, pooled: bool
+) -> Generator[AsyncEngine, None, None]:
+    """The worker's engine for the session, disposed at its end.
+
+    Unpooled when tests have loops of their own: a pooled asyncpg or psycopg connection
+    only works on the loop it was made on.
+    """
+    engine = worker_database.create_engine(pool=pooled)
+    if worker_database.in_memory:  # the database exists only inside this engine
+        get_or_create_event_loop().run_until_complete(
+            worker_database.run_setup_hook(engine)
+        )
+    try:
+        yield engine
+    finally:
+        get_or_create_event_loop().run_until_complete(engine.dispose())
+
+
+async def _open_session(
+    engine: AsyncEngine, cleanup: contextlib.AsyncExitStack
+) -> AsyncSession:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    connection = await cleanup.enter_async_context(engine.connect())
+    transaction = await connection.begin()
+    cleanup.push_async_callback(transaction.rollback)
+    if connection.dialect.name == "sqlite":
+        # SQLite's drivers begin a transaction only before a write; a SAVEPOINT outside
+        # a transaction would start one, and releasing it (session.commit()) commit it.
+        await connection.exec_driver_sql("BEGIN")
+    session = AsyncSession(bind=connection, join_transaction_mode="create_savepoint")
+    cleanup.push_async_callback(session.close)
+    return session
+
+
+async def rolled_back_session(
+    green_light_engine: AsyncEngine,
+) -> AsyncGenerator[AsyncSession, None]:
+    """An ``AsyncSession`` whose every change, ``commit()`` included, is rolled back
+    after the test.
+
+    It joins an outer transaction on its connection through savepoints, so its
+    ``commit()`` and ``rollback()`` only end a savepoint.
+    """
+    async with contextlib.AsyncExitStack() as cleanup:
+        yield await _open_session(green_light_engine, cleanup)
+
+
+def session_fixture_plugin(fixture: Callable[..., Any]) -> object:
+    """A plugin holding ``green_light_session``, declared with the ``fixture``
+    decorator of whoever drives async fixtures (pytest-asyncio's in strict mode)."""
+    # A module: pytest reads fixtures off a plugin's type unless it is a module.
+    plugin = types.ModuleType(f"{__name__}.session_fixture")
+    plugin.green_light_session = fixture(name="green_light_session")(  # type: ignore[attr-defined]
+        rolled_back_session
+    )
+    return plugin
