@@ -2,11 +2,13 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy.engine import URL, make_url
 
 HAS_PYTEST_ASYNCIO = importlib.util.find_spec("pytest_asyncio") is not None
 
@@ -31,12 +33,14 @@ AS_GIVEN = "as-given"
 
 
 @pytest.fixture(autouse=True)
-def _no_outer_xdist_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Inner runs must not believe they are xdist workers because the outer run is."""
+def _no_outer_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Inner runs must not believe they are xdist workers because the outer run is,
+    nor use a database URL set for the outer run."""
     for name in (
         "PYTEST_XDIST_WORKER",
         "PYTEST_XDIST_WORKER_COUNT",
         "PYTEST_XDIST_TESTRUNUID",
+        "GREEN_LIGHT_DB_URL",
     ):
         monkeypatch.delenv(name, raising=False)
 
@@ -91,3 +95,18 @@ def inner(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> Inner:
     inner = Inner(pytester)
     monkeypatch.setenv("GREEN_LIGHT_FACTS", str(inner.facts_path))
     return inner
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> URL:
+    """The PostgreSQL server scripts/test starts; without one the test fails (a
+    PostgreSQL test must never skip)."""
+    url = os.environ.get("GREEN_LIGHT_TEST_PG_URL")
+    if not url:
+        pytest.fail(
+            "$GREEN_LIGHT_TEST_PG_URL is not set: run the tests with scripts/test, "
+            "which starts a PostgreSQL server, or point it at a superuser on a server "
+            "of your own.",
+            pytrace=False,
+        )
+    return make_url(url)

@@ -8,29 +8,23 @@ is expired and ``author.books`` is a lazy load.
 from __future__ import annotations
 
 import sys
+import uuid
 
 import pytest
+from sqlalchemy.engine import URL
 
 from conftest import Inner
 
-CONFTEST = """
+LIBRARY_HELPERS = """
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 from facts import async_fixture
 from library import Author, Base, Book
 
 
-@async_fixture
-async def session(tmp_path):
-    engine = create_async_engine(f"sqlite+aiosqlite:///{tmp_path}/books.db")
-    async with engine.begin() as conn:
-        await conn.run_sync(Base.metadata.create_all)
-    async with AsyncSession(engine) as session:
-        books = [Book(title="Earthsea"), Book(title="Lathe of Heaven")]
-        session.add(Author(id=1, name="Ursula", books=books))
-        await session.commit()  # expires everything: reads below need IO
-        yield session
-    await engine.dispose()
+def add_author(session):
+    books = [Book(title="Earthsea"), Book(title="Lathe of Heaven")]
+    session.add(Author(id=1, name="Ursula", books=books))
 
 
 @async_fixture
@@ -47,6 +41,41 @@ def author_through_sync_session(session):
     return session.sync_session.get(Author, 1, populate_existing=True)
 """
 
+CONFTEST = (
+    LIBRARY_HELPERS
+    + """
+
+@async_fixture
+async def session(tmp_path):
+    engine = create_async_engine(f"sqlite+aiosqlite:///{tmp_path}/books.db")
+    async with engine.begin() as conn:
+        await conn.run_sync(Base.metadata.create_all)
+    async with AsyncSession(engine) as session:
+        add_author(session)
+        await session.commit()  # expires everything: reads below need IO
+        yield session
+    await engine.dispose()
+"""
+)
+
+# The same, on the per-worker database the plugin creates.
+PER_WORKER_DATABASE_CONFTEST = (
+    LIBRARY_HELPERS
+    + """
+
+async def pytest_green_light_setup_database(engine, worker_id):
+    async with engine.begin() as conn:
+        await conn.run_sync(Base.metadata.create_all)
+
+
+@async_fixture
+async def session(green_light_session):
+    add_author(green_light_session)
+    await green_light_session.commit()  # expires everything: reads below need IO
+    return green_light_session
+"""
+)
+
 # Denied sync IO leaves the cursor coroutine aiosqlite made unawaited, as it does in
 # production; its warning is not what these tests are about.
 INI = """
@@ -57,11 +86,13 @@ filterwarnings =
 """
 
 
-def make_library_project(inner: Inner, ini_lines: str = "") -> None:
-    """The application, the conftest above and the ini file, plus ``ini_lines``."""
+def make_library_project(
+    inner: Inner, ini_lines: str = "", conftest: str = CONFTEST
+) -> None:
+    """The application, a conftest above and the ini file, plus ``ini_lines``."""
     inner.pytester.makeini(INI + ini_lines)
     inner.pytester.copy_example("library.py")
-    inner.pytester.makeconftest(CONFTEST)
+    inner.pytester.makeconftest(conftest)
 
 
 BODY_TESTS = """
@@ -176,6 +207,39 @@ def test_sync_io_in_application_code_raises_with_a_diagnostic(
         ["*pytest-green-light: MissingGreenlet*", "Environment: *sync IO test*"]
     )
     result.stdout.no_fnmatch_line("Fixes: load relationships eagerly*")
+
+
+@pytest.mark.parametrize("pg_driver", ["asyncpg", "psycopg"])
+def test_sync_io_on_per_worker_postgresql_databases(
+    inner: Inner, driver: str, pg_url: URL, pg_driver: str
+) -> None:
+    """The same rule on PostgreSQL, through green_light_session, under -n 2."""
+    inner.driver, inner.distribution = driver, "n2"
+    make_library_project(inner, conftest=PER_WORKER_DATABASE_CONFTEST)
+    inner.pytester.makepyfile(test_body=BODY_TESTS, test_app=APPLICATION_TESTS)
+    url = pg_url.set(
+        drivername=f"postgresql+{pg_driver}", database=f"gl_{uuid.uuid4().hex[:10]}"
+    )
+
+    result = inner.run(f"--green-light-db-url={url.render_as_string(False)}")
+
+    result.assert_outcomes(passed=3, failed=2)
+    facts = {fact["test"]: fact for fact in inner.facts()}
+    assert facts["body"]["same_task"] is True
+    assert facts["body"]["context"] == "r-1"
+    result.stdout.fnmatch_lines(
+        [
+            "*MissingGreenlet*Session.get() needs database IO, and application code "
+            "asked for it outside greenlet_spawn():",
+        ]
+    )
+    result.stdout.fnmatch_lines(
+        [
+            "*MissingGreenlet*Reading Author.books needs database IO, and application "
+            "code asked for it outside greenlet_spawn():",
+            "*library.py:36, in book_count",
+        ]
+    )
 
 
 @pytest.mark.parametrize(

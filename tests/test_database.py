@@ -1,0 +1,797 @@
+"""Per-worker databases on real SQLite files and a real PostgreSQL server.
+
+The PostgreSQL server is the one scripts/test starts (GREEN_LIGHT_TEST_PG_URL); every
+test uses database names of its own, so the outer run's workers never share one.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections import defaultdict
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+# Imported once, here: pytester restores sys.modules after each test, and a dialect
+# imported again registers its SQL functions again, with a warning.
+import sqlalchemy.dialects.postgresql.psycopg
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.pool import NullPool
+
+from conftest import Inner
+from pytest_green_light import worker_database_url
+
+INNER_CONFTEST = """
+import os
+import sqlalchemy as sa
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from facts import record
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Note(Base):
+    __tablename__ = "notes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    text: Mapped[str] = mapped_column(sa.String(50))
+
+
+async def pytest_green_light_setup_database(engine, worker_id):
+    async with engine.begin() as conn:
+        await conn.run_sync(Base.metadata.create_all)
+        await conn.execute(sa.insert(Note).values(text=f"seeded for {worker_id}"))
+    record("hook", worker_id=worker_id, url=engine.url.render_as_string(False))
+
+
+async def current_database(session):
+    if session.bind.dialect.name == "sqlite":
+        rows = (await session.execute(sa.text("PRAGMA database_list"))).all()
+        return os.path.basename(rows[0][2]) or ":memory:"
+    return await session.scalar(sa.text("SELECT current_database()"))
+"""
+
+COMMITTING_TESTS = """
+import pytest
+import sqlalchemy as sa
+from conftest import Note, current_database
+from facts import record
+
+pytestmark = pytest.mark.asyncio
+
+
+@pytest.mark.parametrize("n", range(50))
+async def test_commit(green_light_session, green_light_db_url, n):
+    green_light_session.add(Note(text=f"note {n}"))
+    await green_light_session.commit()
+    green_light_session.add(Note(text="rolled back"))
+    await green_light_session.flush()
+    await green_light_session.rollback()
+    texts = (await green_light_session.scalars(sa.select(Note.text).order_by(Note.id))).all()
+    record(
+        "test",
+        n=n,
+        url=green_light_db_url,
+        database=await current_database(green_light_session),
+        texts=list(texts),
+    )
+"""
+
+
+class PgAdmin:
+    """Looks at and changes the test server directly (psycopg, sync, autocommit)."""
+
+    def __init__(self, url: URL) -> None:
+        self.url = url
+        self.engine = sa.create_engine(
+            url.set(drivername="postgresql+psycopg", database="postgres"),
+            isolation_level="AUTOCOMMIT",
+            poolclass=NullPool,
+        )
+
+    def databases(self, prefix: str) -> set[str]:
+        with self.engine.connect() as conn:
+            names = conn.scalars(sa.text("SELECT datname FROM pg_database")).all()
+        return {name for name in names if name.startswith(prefix)}
+
+    def execute(self, statement: str, database: str = "postgres") -> None:
+        engine = sa.create_engine(
+            self.engine.url.set(database=database),
+            isolation_level="AUTOCOMMIT",
+            poolclass=NullPool,
+        )
+        with engine.connect() as conn:
+            conn.exec_driver_sql(statement)
+        engine.dispose()
+
+    def quote(self, name: str) -> str:
+        return self.engine.dialect.identifier_preparer.quote_identifier(name)
+
+
+@pytest.fixture
+def pg_admin(pg_url: URL) -> Iterator[PgAdmin]:
+    admin = PgAdmin(pg_url)
+    yield admin
+    admin.engine.dispose()
+
+
+class Backend:
+    """Where an inner run's databases live, and what exists there."""
+
+    def __init__(self, name: str, base_url: URL, pg_admin: PgAdmin | None) -> None:
+        self.name = name
+        self.base_url = base_url
+        self.pg_admin = pg_admin
+
+    @property
+    def option(self) -> str:
+        return f"--green-light-db-url={self.base_url.render_as_string(False)}"
+
+    def database_name(self, worker: str) -> str:
+        url = make_url(worker_database_url(self.base_url, worker))
+        return os.path.basename(str(url.database))
+
+    def existing(self) -> set[str]:
+        """This test's databases that exist now: the base one and any worker's."""
+        base = str(self.base_url.database)
+        if self.pg_admin is not None:
+            return self.pg_admin.databases(base)
+        directory, stem = os.path.split(os.path.splitext(base)[0])
+        return {p.name for p in Path(directory).glob(f"{stem}*")}
+
+
+def make_backend(
+    name: str, pytester: pytest.Pytester, pg_admin: PgAdmin | None, database: str = ""
+) -> Backend:
+    database = database or f"gl_{uuid.uuid4().hex[:10]}"
+    if name == "sqlite":
+        url = make_url("sqlite+aiosqlite://").set(
+            database=str(pytester.path / f"{database}.db")
+        )
+        return Backend(name, url, None)
+    assert pg_admin is not None
+    return Backend(
+        name,
+        pg_admin.url.set(drivername=f"postgresql+{name}", database=database),
+        pg_admin,
+    )
+
+
+BACKENDS = ["sqlite", "asyncpg", "psycopg"]
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest, pytester: pytest.Pytester) -> Backend:
+    admin = None if request.param == "sqlite" else request.getfixturevalue("pg_admin")
+    return make_backend(request.param, pytester, admin)
+
+
+@pytest.fixture
+def pg_backend(pytester: pytest.Pytester, pg_admin: PgAdmin) -> Backend:
+    return make_backend("asyncpg", pytester, pg_admin)
+
+
+@pytest.fixture
+def db_inner(inner: Inner) -> Inner:
+    inner.pytester.makeconftest(INNER_CONFTEST)
+    return inner
+
+
+def facts_by_kind(inner: Inner) -> dict[str, list[dict[str, object]]]:
+    kinds: dict[str, list[dict[str, object]]] = defaultdict(list)
+    for fact in inner.facts():
+        kinds[str(fact["test"])].append(fact)
+    return kinds
+
+
+# -- worker_database_url ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "worker_id", "expected"),
+    [
+        (
+            "postgresql+asyncpg://u:pw@h:5432/app",
+            "gw0",
+            "postgresql+asyncpg://u:pw@h:5432/app_gw0",
+        ),
+        (
+            "postgresql+psycopg://u@h/app?sslmode=disable",
+            "gw12",
+            "postgresql+psycopg://u@h/app_gw12?sslmode=disable",
+        ),
+        ("postgresql+asyncpg://u:pw@h/app", None, "postgresql+asyncpg://u:pw@h/app"),
+        (
+            "postgresql+asyncpg://u:pw@h/app",
+            "master",
+            "postgresql+asyncpg://u:pw@h/app",
+        ),
+        (
+            "sqlite+aiosqlite:///data/app.db",
+            "gw1",
+            "sqlite+aiosqlite:///data/app_gw1.db",
+        ),
+        (
+            "sqlite+aiosqlite:////abs/app.sqlite3",
+            "gw1",
+            "sqlite+aiosqlite:////abs/app_gw1.sqlite3",
+        ),
+        ("sqlite+aiosqlite:///app", "gw1", "sqlite+aiosqlite:///app_gw1"),
+        ("sqlite+aiosqlite:///:memory:", "gw1", "sqlite+aiosqlite:///:memory:"),
+        ("sqlite+aiosqlite://", "gw1", "sqlite+aiosqlite://"),
+    ],
+)
+def test_worker_database_url(url: str, worker_id: str | None, expected: str) -> None:
+    assert worker_database_url(url, worker_id) == expected
+
+
+def test_worker_database_url_keeps_every_character_of_the_name() -> None:
+    base = URL.create("postgresql+asyncpg", "u", "p:@/w", "h", None, "we\"ird; name'--")
+    derived = make_url(worker_database_url(base, "gw3"))
+    assert derived.database == "we\"ird; name'--_gw3"
+    assert derived.password == "p:@/w"
+
+
+def test_worker_database_url_needs_a_database_name() -> None:
+    with pytest.raises(ValueError, match="names no database"):
+        worker_database_url("postgresql+asyncpg://u:secret@h", "gw0")
+
+
+# -- each worker its own database, rolled back ------------------------------------
+
+
+def check_isolation(inner: Inner, backend: Backend, workers: set[str]) -> None:
+    facts = facts_by_kind(inner)
+    assert {str(fact["worker"]) for fact in facts["test"]} == workers
+    # The hook ran once per worker, on that worker's database.
+    assert sorted(str(f["worker_id"]) for f in facts["hook"]) == sorted(workers)
+    for hook in facts["hook"]:
+        assert hook["url"] == worker_database_url(backend.base_url, str(hook["worker"]))
+    for fact in facts["test"]:
+        worker = str(fact["worker"])
+        assert fact["url"] == worker_database_url(backend.base_url, worker)
+        assert fact["database"] == backend.database_name(worker)
+        # Only this worker's seed row and this test's own commit: every earlier
+        # test's commit was rolled back, and session.rollback() undid its last row.
+        assert fact["texts"] == [f"seeded for {worker}", f"note {fact['n']}"]
+    assert backend.existing() == set(), "created databases are dropped at the end"
+
+
+def test_each_worker_sees_only_its_database_and_commits_are_rolled_back(
+    db_inner: Inner, backend: Backend, driver: str
+) -> None:
+    db_inner.driver, db_inner.distribution = driver, "n2"
+    db_inner.pytester.makepyfile(test_commits=COMMITTING_TESTS)
+
+    db_inner.run(backend.option).assert_outcomes(passed=50)
+
+    check_isolation(db_inner, backend, {"gw0", "gw1"})
+
+
+def test_without_xdist_the_database_is_created_and_dropped(
+    db_inner: Inner, backend: Backend
+) -> None:
+    db_inner.pytester.makepyfile(test_commits=COMMITTING_TESTS)
+
+    db_inner.run(backend.option).assert_outcomes(passed=50)
+
+    check_isolation(db_inner, backend, {"master"})
+
+
+@pytest.mark.parametrize("backend_name", BACKENDS)
+def test_function_loop_scope(
+    db_inner: Inner, backend_name: str, request: pytest.FixtureRequest
+) -> None:
+    """Tests on loops of their own share the session engine (unpooled)."""
+    admin = None if backend_name == "sqlite" else request.getfixturevalue("pg_admin")
+    backend = make_backend(backend_name, db_inner.pytester, admin)
+    db_inner.distribution = "n2"
+    db_inner.pytester.makepyfile(test_commits=COMMITTING_TESTS)
+
+    result = db_inner.run(backend.option, "--green-light-loop-scope=function")
+
+    result.assert_outcomes(passed=50)
+    assert len({fact["loop"] for fact in facts_by_kind(db_inner)["test"]}) == 50
+    assert backend.existing() == set()
+
+
+def test_engine_is_one_per_worker_on_the_worker_loop(
+    db_inner: Inner, pg_backend: Backend
+) -> None:
+    db_inner.distribution = "n2"
+    db_inner.pytester.makepyfile(
+        """
+        import asyncio
+        import pytest
+        import sqlalchemy as sa
+        from facts import record
+
+        @pytest.mark.parametrize("n", range(10))
+        @pytest.mark.asyncio
+        async def test_engine(green_light_engine, green_light_loop, n):
+            async with green_light_engine.connect() as conn:
+                backend_pid = await conn.scalar(sa.text("SELECT pg_backend_pid()"))
+            record(
+                "test",
+                engine=id(green_light_engine),
+                backend_pid=backend_pid,
+                on_worker_loop=asyncio.get_running_loop() is green_light_loop,
+            )
+        """
+    )
+
+    db_inner.run(pg_backend.option).assert_outcomes(passed=10)
+
+    by_worker: dict[str, set[object]] = defaultdict(set)
+    pids: dict[str, set[object]] = defaultdict(set)
+    for fact in facts_by_kind(db_inner)["test"]:
+        assert fact["on_worker_loop"] is True
+        by_worker[str(fact["worker"])].add(fact["engine"])
+        pids[str(fact["worker"])].add(fact["backend_pid"])
+    assert set(by_worker) == {"gw0", "gw1"}
+    assert all(len(engines) == 1 for engines in by_worker.values())
+    # Pooled: each worker's tests reuse one server connection.
+    assert all(len(p) == 1 for p in pids.values()), pids
+
+
+def test_in_memory_sqlite_is_set_up_by_the_engine(db_inner: Inner) -> None:
+    db_inner.distribution = "n2"
+    db_inner.pytester.makepyfile(test_commits=COMMITTING_TESTS)
+
+    db_inner.run("--green-light-db-url=sqlite+aiosqlite://").assert_outcomes(passed=50)
+
+    facts = facts_by_kind(db_inner)
+    assert sorted(str(f["worker_id"]) for f in facts["hook"]) == ["gw0", "gw1"]
+    assert {f["database"] for f in facts["test"]} == {":memory:"}
+
+
+# -- what exists before and after --------------------------------------------------
+
+
+def seed_base_database(backend: Backend, rows: list[str]) -> None:
+    """Create the base database with the schema and ``rows``, as a project's
+    migrations would."""
+    if backend.pg_admin is not None:
+        backend.pg_admin.execute(
+            f"CREATE DATABASE {backend.pg_admin.quote(str(backend.base_url.database))}"
+        )
+        url = backend.base_url.set(drivername="postgresql+psycopg")
+    else:
+        url = backend.base_url.set(drivername="sqlite")
+    notes = sa.Table(
+        "notes",
+        sa.MetaData(),
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("text", sa.String(50)),
+    )
+    engine = sa.create_engine(url, poolclass=NullPool)
+    with engine.begin() as conn:
+        notes.create(conn)
+        if rows:
+            conn.execute(notes.insert(), [{"text": row} for row in rows])
+    engine.dispose()
+
+
+LISTING_TESTS = """
+import pytest
+import sqlalchemy as sa
+from conftest import Note, current_database
+from facts import record
+
+
+@pytest.mark.parametrize("n", range(4))
+@pytest.mark.asyncio
+async def test_list(green_light_session, n):
+    texts = (await green_light_session.scalars(sa.select(Note.text).order_by(Note.id))).all()
+    record("test", database=await current_database(green_light_session), texts=list(texts))
+"""
+
+
+@pytest.mark.parametrize("backend_name", ["sqlite", "asyncpg"])
+def test_existing_base_database_is_the_template(
+    db_inner: Inner, backend_name: str, request: pytest.FixtureRequest
+) -> None:
+    """Under xdist each worker gets a copy of it, set up by the hook like any database
+    the plugin creates; without xdist it is used as it is, neither set up nor dropped."""
+    admin = None if backend_name == "sqlite" else request.getfixturevalue("pg_admin")
+    backend = make_backend(backend_name, db_inner.pytester, admin)
+    seed_base_database(backend, ["from migrations"])
+    db_inner.pytester.makepyfile(test_list=LISTING_TESTS)
+    base = backend.database_name("master")
+
+    db_inner.distribution = "n2"
+    db_inner.run(backend.option).assert_outcomes(passed=4)
+    facts = facts_by_kind(db_inner)
+    assert sorted(str(f["worker_id"]) for f in facts["hook"]) == ["gw0", "gw1"]
+    assert {f["database"] for f in facts["test"]} == {
+        backend.database_name("gw0"),
+        backend.database_name("gw1"),
+    }
+    for fact in facts["test"]:
+        assert fact["texts"] == ["from migrations", f"seeded for {fact['worker']}"]
+    assert backend.existing() == {base}
+
+    db_inner.facts_path.unlink()
+    db_inner.distribution = "n0"
+    db_inner.run(backend.option).assert_outcomes(passed=4)
+    facts = facts_by_kind(db_inner)
+    assert facts["hook"] == []
+    assert {f["database"] for f in facts["test"]} == {base}
+    assert all(f["texts"] == ["from migrations"] for f in facts["test"])
+    assert backend.existing() == {base}
+
+
+@pytest.mark.parametrize("backend_name", ["sqlite", "asyncpg"])
+def test_keep_db_then_replace(
+    db_inner: Inner, backend_name: str, request: pytest.FixtureRequest
+) -> None:
+    admin = None if backend_name == "sqlite" else request.getfixturevalue("pg_admin")
+    backend = make_backend(backend_name, db_inner.pytester, admin)
+    db_inner.distribution = "n2"
+    db_inner.pytester.makepyfile(test_list=LISTING_TESTS)
+    workers = {backend.database_name("gw0"), backend.database_name("gw1")}
+
+    result = db_inner.run(backend.option, "--green-light-keep-db")
+    result.assert_outcomes(passed=4)
+    result.stdout.fnmatch_lines(["green-light database: *, kept after the run"])
+    assert backend.existing() == workers
+
+    db_inner.run(backend.option).assert_outcomes(passed=4)
+    assert backend.existing() == set()
+    # The kept databases were replaced, not reused: set up again, one seed row each.
+    facts = facts_by_kind(db_inner)
+    assert len(facts["hook"]) == 4
+    assert all(f["texts"] == [f"seeded for {f['worker']}"] for f in facts["test"])
+
+
+CRASHING_TESTS = """
+import os
+import pytest
+import sqlalchemy as sa
+from conftest import Note
+
+
+@pytest.mark.parametrize("n", range(4))
+@pytest.mark.asyncio
+async def test_write_then_crash(green_light_engine, n):
+    async with green_light_engine.begin() as conn:
+        await conn.execute(sa.insert(Note).values(text="left by the crashed run"))
+    if os.environ.get("CRASH"):
+        os._exit(1)
+"""
+
+
+@pytest.mark.parametrize("backend_name", ["sqlite", "asyncpg"])
+def test_crashed_run_leftovers_are_replaced(
+    db_inner: Inner,
+    backend_name: str,
+    request: pytest.FixtureRequest,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    admin = None if backend_name == "sqlite" else request.getfixturevalue("pg_admin")
+    backend = make_backend(backend_name, db_inner.pytester, admin)
+    db_inner.distribution = "n2"
+    db_inner.pytester.makepyfile(test_crash=CRASHING_TESTS)
+    db_inner.pytester.makepyfile(test_list=LISTING_TESTS)
+
+    monkeypatch.setenv("CRASH", "1")
+    crashed = db_inner.run(backend.option, "--max-worker-restart=0", "test_crash.py")
+    assert crashed.ret != 0
+    crashed.stdout.fnmatch_lines(["*worker gw* crashed*"])
+    left_over = backend.existing()
+    assert left_over, "the crashed workers could not drop their databases"
+
+    monkeypatch.delenv("CRASH")
+    db_inner.facts_path.unlink(missing_ok=True)
+    db_inner.run(backend.option, "test_list.py").assert_outcomes(passed=4)
+    facts = facts_by_kind(db_inner)["test"]
+    assert all(f["texts"] == [f"seeded for {f['worker']}"] for f in facts)
+    assert backend.existing() == set()
+
+
+HOSTILE_NAMES = [
+    'we"ird',
+    "semi; DROP DATABASE postgres; --",
+    "spa ce and 'quote'",
+]
+
+
+@pytest.mark.parametrize("name", HOSTILE_NAMES)
+@pytest.mark.parametrize("backend_name", ["sqlite", "asyncpg"])
+def test_hostile_database_names(
+    db_inner: Inner, backend_name: str, name: str, request: pytest.FixtureRequest
+) -> None:
+    admin = None if backend_name == "sqlite" else request.getfixturevalue("pg_admin")
+    database = f"{uuid.uuid4().hex[:6]} {name}"
+    backend = make_backend(backend_name, db_inner.pytester, admin, database)
+    db_inner.distribution = "n2"
+    db_inner.pytester.makepyfile(test_list=LISTING_TESTS)
+
+    db_inner.run(backend.option).assert_outcomes(passed=4)
+
+    facts = facts_by_kind(db_inner)["test"]
+    assert {f["database"] for f in facts} == {
+        backend.database_name("gw0"),
+        backend.database_name("gw1"),
+    }
+    assert backend.existing() == set()
+    if admin is not None:
+        assert admin.databases("postgres") == {"postgres"}
+
+
+# -- what users see ----------------------------------------------------------------
+
+
+def test_password_never_shown(
+    db_inner: Inner, pg_url: URL, pg_backend: Backend
+) -> None:
+    password = str(pg_url.password)
+    assert len(password) > 4
+    db_inner.distribution = "n2"
+    db_inner.pytester.makepyfile(
+        test_list=LISTING_TESTS,
+        test_fail="def test_fails(green_light_db_url):\n    assert not green_light_db_url.startswith('postgresql')\n",
+    )
+
+    ok = db_inner.run(pg_backend.option, "-v", "-rA")
+    ok.assert_outcomes(passed=4, failed=1)
+    ok.stdout.fnmatch_lines(
+        [f"green-light database: postgresql+asyncpg://{pg_url.username}:***@*"]
+    )
+
+    unreachable = pg_backend.base_url.set(port=1)
+    refused = db_inner.run(
+        f"--green-light-db-url={unreachable.render_as_string(False)}"
+    )
+    refused.stderr.fnmatch_lines(
+        ["ERROR: *could not connect*:***@127.0.0.1:1/postgres*"]
+    )
+
+    bad_hook = db_inner.pytester.path / "conftest.py"
+    bad_hook.write_text(
+        bad_hook.read_text()
+        + "\n\nasync def pytest_green_light_setup_database(engine, worker_id):\n"
+        "    raise RuntimeError(f'cannot set up {engine.url}')\n"
+    )
+    failing_hook = db_inner.run(pg_backend.option, "-n", "0")
+    failing_hook.stderr.fnmatch_lines(["*pytest_green_light_setup_database failed*"])
+
+    for result in (ok, refused, failing_hook):
+        output = "\n".join(result.outlines + result.errlines)
+        # The failing test shows its own assertion on the URL: that one is the test's
+        # own doing, so look only at what the plugin printed.
+        output = output.replace(pg_backend.base_url.render_as_string(False), "")
+        output = "\n".join(
+            line
+            for line in output.splitlines()
+            if "green_light_db_url" not in line and not line.startswith("E ")
+        )
+        assert password not in output
+    assert pg_backend.existing() == set()
+
+
+@pytest.mark.parametrize("distribution", ["n0", "n2"])
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        (
+            "::::",
+            "ERROR: pytest-green-light cannot parse the database URL given by --green-light-db-url. Expected a SQLAlchemy URL such as *",
+        ),
+        (
+            "postgresql+nosuchdriver://u:hush@h/app",
+            "ERROR: The database URL postgresql+nosuchdriver://u:***@h/app (from --green-light-db-url) names a dialect or driver SQLAlchemy does not know: 'postgresql+nosuchdriver'. Use an async driver such as *",
+        ),
+        (
+            "sqlite:///app.db",
+            "ERROR: The database URL sqlite:///app.db (from --green-light-db-url) cannot be used with SQLAlchemy's asyncio extension: *not async*",
+        ),
+        (
+            "mysql+aiomysqlx://u:hush@h/app",
+            "ERROR: *names a dialect or driver SQLAlchemy does not know: 'mysql+aiomysqlx'*",
+        ),
+        (
+            "postgresql+asyncpg://u:hush@127.0.0.1:1/app",
+            "ERROR: pytest-green-light could not connect to the PostgreSQL server at 127.0.0.1:1 (as postgresql+asyncpg://u:***@127.0.0.1:1/postgres): ConnectionRefusedError: *Connect call failed*",
+        ),
+        (
+            "postgresql+psycopg://u:hush@127.0.0.1:1/app",
+            "ERROR: pytest-green-light could not connect to the PostgreSQL server at 127.0.0.1:1 (as postgresql+psycopg://u:***@127.0.0.1:1/postgres): OperationalError: *Connection refused*",
+        ),
+    ],
+    ids=[
+        "unparseable",
+        "unknown-driver",
+        "sync-driver",
+        "unknown-dialect",
+        "refused-asyncpg",
+        "refused-psycopg",
+    ],
+)
+def test_bad_input_is_one_clear_error_at_session_start(
+    db_inner: Inner, url: str, expected: str, distribution: str
+) -> None:
+    db_inner.distribution = distribution
+    db_inner.pytester.makepyfile(test_list=LISTING_TESTS)
+
+    result = db_inner.run(f"--green-light-db-url={url}")
+
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([expected])
+    assert sum("ERROR:" in line for line in result.errlines) == 1
+    assert "hush" not in result.stderr.str()
+    assert db_inner.facts() == []
+
+
+@pytest.mark.parametrize("distribution", ["n0", "n2"])
+def test_role_without_createdb(
+    db_inner: Inner, pg_admin: PgAdmin, distribution: str
+) -> None:
+    role = f"gl_role_{uuid.uuid4().hex[:8]}"
+    pg_admin.execute(f"CREATE ROLE {pg_admin.quote(role)} LOGIN PASSWORD 'rolepw'")
+    try:
+        url = pg_admin.url.set(username=role, password="rolepw", database="gl_app")
+        db_inner.distribution = distribution
+        db_inner.pytester.makepyfile(test_list=LISTING_TESTS)
+
+        result = db_inner.run(f"--green-light-db-url={url.render_as_string(False)}")
+
+        assert result.ret == pytest.ExitCode.USAGE_ERROR
+        result.stderr.fnmatch_lines(
+            [
+                f"ERROR: The PostgreSQL role '{role}' on 127.0.0.1:* may not create "
+                "databases, and pytest-green-light needs to create *. Grant it with "
+                f'`ALTER ROLE "{role}" CREATEDB;`, or use a role that may.'
+            ]
+        )
+    finally:
+        pg_admin.execute(f"DROP ROLE {pg_admin.quote(role)}")
+
+
+def test_database_name_too_long_for_postgresql(
+    db_inner: Inner, pg_admin: PgAdmin
+) -> None:
+    backend = make_backend("asyncpg", db_inner.pytester, pg_admin, "x" * 60)
+    db_inner.pytester.makepyfile(test_list=LISTING_TESTS)
+
+    # Without xdist the name is used as it is (60 bytes fit); a worker's would not.
+    db_inner.run(backend.option).assert_outcomes(passed=4)
+    db_inner.distribution = "n2"
+    result = db_inner.run(backend.option)
+
+    result.assert_outcomes(errors=4)
+    result.stdout.fnmatch_lines(
+        [
+            f"*The database name '{'x' * 60}_gw?' is longer than PostgreSQL's 63 "
+            "bytes, so workers' names would collide. Use a shorter database name in "
+            "the URL."
+        ]
+    )
+    assert backend.existing() == set()
+
+
+def test_template_in_use_is_one_clear_error(db_inner: Inner, pg_admin: PgAdmin) -> None:
+    backend = make_backend("asyncpg", db_inner.pytester, pg_admin)
+    seed_base_database(backend, [])
+    held = sa.create_engine(
+        backend.base_url.set(drivername="postgresql+psycopg"), poolclass=NullPool
+    )
+    db_inner.distribution = "n2"
+    db_inner.pytester.makepyfile(test_list=LISTING_TESTS)
+    with held.connect():
+        result = db_inner.run(backend.option)
+    held.dispose()
+
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    base = backend.base_url.database
+    result.stderr.fnmatch_lines(
+        [
+            f"ERROR: pytest-green-light cannot copy the database '{base}' on "
+            "127.0.0.1:* for the workers: 1 other connection(s) to it are open.",
+            f"PostgreSQL copies the database '{base}' only while nobody is connected "
+            "to it: close its other connections (psql, a development server) and run "
+            "again.",
+        ]
+    )
+    assert backend.existing() == {base}
+
+
+FAILING_HOOK = """
+
+async def pytest_green_light_setup_database(engine, worker_id):
+    raise RuntimeError(f"no schema for {worker_id}")
+"""
+
+
+@pytest.mark.parametrize("backend_name", ["sqlite", "asyncpg"])
+def test_failing_setup_hook(
+    db_inner: Inner, backend_name: str, request: pytest.FixtureRequest
+) -> None:
+    """Without xdist the run stops with the hook's traceback; under xdist every test of
+    the worker fails with it (a restarted worker would fail again). Nothing is left."""
+    admin = None if backend_name == "sqlite" else request.getfixturevalue("pg_admin")
+    backend = make_backend(backend_name, db_inner.pytester, admin)
+    conftest = db_inner.pytester.path / "conftest.py"
+    conftest.write_text(conftest.read_text() + FAILING_HOOK)
+    db_inner.pytester.makepyfile(test_list=LISTING_TESTS)
+
+    stopped = db_inner.run(backend.option)
+    assert stopped.ret == pytest.ExitCode.USAGE_ERROR
+    stopped.stderr.fnmatch_lines(
+        [
+            "ERROR: pytest_green_light_setup_database failed for *"
+            f"{backend.database_name('master')} (worker master):",
+            "Traceback (most recent call last):",
+            "*conftest.py*, in pytest_green_light_setup_database",
+            "RuntimeError: no schema for master",
+        ]
+    )
+    assert backend.existing() == set()
+
+    db_inner.distribution = "n2"
+    failed = db_inner.run(backend.option)
+    failed.assert_outcomes(errors=4)
+    failed.stdout.fnmatch_lines(["*RuntimeError: no schema for gw?"])
+    failed.stdout.no_fnmatch_line("*replacing crashed worker*")
+    assert backend.existing() == set()
+
+
+def test_url_from_cli_then_environment_then_ini(
+    db_inner: Inner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = db_inner.pytester.path
+    db_inner.pytester.makeini(
+        f"[pytest]\nfilterwarnings = error\ngreen_light_db_url = sqlite+aiosqlite:///{path}/ini.db\n"
+    )
+    db_inner.pytester.makepyfile(test_list=LISTING_TESTS)
+
+    def database_seen(*args: str) -> str:
+        db_inner.facts_path.unlink(missing_ok=True)
+        db_inner.run(*args).assert_outcomes(passed=4)
+        return str(facts_by_kind(db_inner)["test"][0]["database"])
+
+    assert database_seen() == "ini.db"
+    monkeypatch.setenv("GREEN_LIGHT_DB_URL", f"sqlite+aiosqlite:///{path}/env.db")
+    assert database_seen() == "env.db"
+    assert (
+        database_seen(f"--green-light-db-url=sqlite+aiosqlite:///{path}/cli.db")
+        == "cli.db"
+    )
+
+
+def test_fixtures_without_a_url_say_how_to_give_one(inner: Inner) -> None:
+    inner.pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.asyncio
+        async def test_session(green_light_session):
+            pass
+
+        def test_url(green_light_db_url):
+            pass
+        """
+    )
+
+    result = inner.run()
+
+    result.assert_outcomes(errors=2)
+    result.stdout.fnmatch_lines(
+        [
+            "*pytest-green-light's database fixtures need a database URL: pass "
+            "--green-light-db-url=URL, set $GREEN_LIGHT_DB_URL, or set "
+            "green_light_db_url in the ini file."
+        ]
+    )
+
+
+def test_no_database_option_no_database_work(inner: Inner) -> None:
+    """Without a URL nothing connects anywhere and the header says nothing."""
+    inner.pytester.makepyfile("def test_plain():\n    pass\n")
+    result = inner.run("-n", "2")
+    result.assert_outcomes(passed=1)
+    result.stdout.no_fnmatch_line("*green-light database*")
