@@ -21,7 +21,7 @@ import sqlalchemy.dialects.postgresql.psycopg
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.pool import NullPool
 
-from conftest import Inner
+from conftest import HAS_PYTEST_ASYNCIO, Inner
 from pytest_green_light import worker_database_url
 
 INNER_CONFTEST = """
@@ -87,6 +87,7 @@ class PgAdmin:
 
     def __init__(self, url: URL) -> None:
         self.url = url
+        self.prefixes: list[str] = []  # of the databases tests asked for, to drop
         self.engine = sa.create_engine(
             url.set(drivername="postgresql+psycopg", database="postgres"),
             isolation_level="AUTOCOMMIT",
@@ -116,6 +117,10 @@ class PgAdmin:
 def pg_admin(pg_url: URL) -> Iterator[PgAdmin]:
     admin = PgAdmin(pg_url)
     yield admin
+    # What a test left on purpose (a template, kept databases) or by failing.
+    for prefix in admin.prefixes:
+        for name in admin.databases(prefix):
+            admin.execute(f"DROP DATABASE {admin.quote(name)} WITH (FORCE)")
     admin.engine.dispose()
 
 
@@ -154,6 +159,7 @@ def make_backend(
         )
         return Backend(name, url, None)
     assert pg_admin is not None
+    pg_admin.prefixes.append(database)
     return Backend(
         name,
         pg_admin.url.set(drivername=f"postgresql+{name}", database=database),
@@ -282,13 +288,8 @@ def test_without_xdist_the_database_is_created_and_dropped(
     check_isolation(db_inner, backend, {"master"})
 
 
-@pytest.mark.parametrize("backend_name", BACKENDS)
-def test_function_loop_scope(
-    db_inner: Inner, backend_name: str, request: pytest.FixtureRequest
-) -> None:
+def test_function_loop_scope(db_inner: Inner, backend: Backend) -> None:
     """Tests on loops of their own share the session engine (unpooled)."""
-    admin = None if backend_name == "sqlite" else request.getfixturevalue("pg_admin")
-    backend = make_backend(backend_name, db_inner.pytester, admin)
     db_inner.distribution = "n2"
     db_inner.pytester.makepyfile(test_commits=COMMITTING_TESTS)
 
@@ -297,6 +298,27 @@ def test_function_loop_scope(
     result.assert_outcomes(passed=50)
     assert len({fact["loop"] for fact in facts_by_kind(db_inner)["test"]}) == 50
     assert backend.existing() == set()
+
+
+if HAS_PYTEST_ASYNCIO:  # without it, nothing runs async tests in an inert plugin
+
+    def test_inert_plugin_with_pytest_asyncio_loops(
+        db_inner: Inner, pg_backend: Backend
+    ) -> None:
+        """pytest-asyncio's own function loops: the engine must not pool."""
+        db_inner.driver, db_inner.distribution = "auto", "n2"
+        db_inner.pytester.makepyfile(test_commits=COMMITTING_TESTS)
+
+        result = db_inner.run(
+            pg_backend.option,
+            "--green-light-no-autouse",
+            "-o",
+            "asyncio_default_fixture_loop_scope=function",
+        )
+
+        result.assert_outcomes(passed=50)
+        assert len({fact["loop"] for fact in facts_by_kind(db_inner)["test"]}) == 50
+        check_isolation(db_inner, pg_backend, {"gw0", "gw1"})
 
 
 def test_engine_is_one_per_worker_on_the_worker_loop(
@@ -391,14 +413,12 @@ async def test_list(green_light_session, n):
 """
 
 
-@pytest.mark.parametrize("backend_name", ["sqlite", "asyncpg"])
+@pytest.mark.parametrize("backend", ["sqlite", "asyncpg"], indirect=True)
 def test_existing_base_database_is_the_template(
-    db_inner: Inner, backend_name: str, request: pytest.FixtureRequest
+    db_inner: Inner, backend: Backend
 ) -> None:
     """Under xdist each worker gets a copy of it, set up by the hook like any database
     the plugin creates; without xdist it is used as it is, neither set up nor dropped."""
-    admin = None if backend_name == "sqlite" else request.getfixturevalue("pg_admin")
-    backend = make_backend(backend_name, db_inner.pytester, admin)
     seed_base_database(backend, ["from migrations"])
     db_inner.pytester.makepyfile(test_list=LISTING_TESTS)
     base = backend.database_name("master")
@@ -425,12 +445,8 @@ def test_existing_base_database_is_the_template(
     assert backend.existing() == {base}
 
 
-@pytest.mark.parametrize("backend_name", ["sqlite", "asyncpg"])
-def test_keep_db_then_replace(
-    db_inner: Inner, backend_name: str, request: pytest.FixtureRequest
-) -> None:
-    admin = None if backend_name == "sqlite" else request.getfixturevalue("pg_admin")
-    backend = make_backend(backend_name, db_inner.pytester, admin)
+@pytest.mark.parametrize("backend", ["sqlite", "asyncpg"], indirect=True)
+def test_keep_db_then_replace(db_inner: Inner, backend: Backend) -> None:
     db_inner.distribution = "n2"
     db_inner.pytester.makepyfile(test_list=LISTING_TESTS)
     workers = {backend.database_name("gw0"), backend.database_name("gw1")}
@@ -465,15 +481,12 @@ async def test_write_then_crash(green_light_engine, n):
 """
 
 
-@pytest.mark.parametrize("backend_name", ["sqlite", "asyncpg"])
+@pytest.mark.parametrize("backend", ["sqlite", "asyncpg"], indirect=True)
 def test_crashed_run_leftovers_are_replaced(
     db_inner: Inner,
-    backend_name: str,
-    request: pytest.FixtureRequest,
+    backend: Backend,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    admin = None if backend_name == "sqlite" else request.getfixturevalue("pg_admin")
-    backend = make_backend(backend_name, db_inner.pytester, admin)
     db_inner.distribution = "n2"
     db_inner.pytester.makepyfile(test_crash=CRASHING_TESTS)
     db_inner.pytester.makepyfile(test_list=LISTING_TESTS)
@@ -707,14 +720,10 @@ async def pytest_green_light_setup_database(engine, worker_id):
 """
 
 
-@pytest.mark.parametrize("backend_name", ["sqlite", "asyncpg"])
-def test_failing_setup_hook(
-    db_inner: Inner, backend_name: str, request: pytest.FixtureRequest
-) -> None:
+@pytest.mark.parametrize("backend", ["sqlite", "asyncpg"], indirect=True)
+def test_failing_setup_hook(db_inner: Inner, backend: Backend) -> None:
     """Without xdist the run stops with the hook's traceback; under xdist every test of
     the worker fails with it (a restarted worker would fail again). Nothing is left."""
-    admin = None if backend_name == "sqlite" else request.getfixturevalue("pg_admin")
-    backend = make_backend(backend_name, db_inner.pytester, admin)
     conftest = db_inner.pytester.path / "conftest.py"
     conftest.write_text(conftest.read_text() + FAILING_HOOK)
     db_inner.pytester.makepyfile(test_list=LISTING_TESTS)

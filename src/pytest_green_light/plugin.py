@@ -282,7 +282,8 @@ def green_light_db_url(request: pytest.FixtureRequest) -> str:
 def green_light_engine(request: pytest.FixtureRequest) -> Generator[AsyncEngine]:
     """An ``AsyncEngine`` on this worker's database, disposed at the end of the session."""
     plugin_settings = request.config.stash[settings.SETTINGS_KEY]
+    # Pooled only when every test runs on the one worker loop the plugin keeps.
     yield from database_fixtures.worker_engine(
         _worker_database(request.config),
-        pooled=plugin_settings.loop_scope == "session",
+        pooled=plugin_settings.autouse and plugin_settings.loop_scope == "session",
     )
