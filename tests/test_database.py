@@ -453,7 +453,13 @@ def test_keep_db_then_replace(db_inner: Inner, backend: Backend) -> None:
 
     result = db_inner.run(backend.option, "--green-light-keep-db")
     result.assert_outcomes(passed=4)
-    result.stdout.fnmatch_lines(["green-light database: *, kept after the run"])
+    result.stdout.fnmatch_lines(
+        [
+            "green-light database: *, kept after the run",
+            "green-light: databases kept (--green-light-keep-db): "
+            f"*{backend.database_name('gw0')}, *{backend.database_name('gw1')}",
+        ]
+    )
     assert backend.existing() == workers
 
     db_inner.run(backend.option).assert_outcomes(passed=4)

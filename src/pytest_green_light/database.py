@@ -427,3 +427,28 @@ class FailedSetUp:
 
     def pytest_runtest_setup(self) -> None:
         pytest.fail(self.reason, pytrace=False)
+
+
+KEPT_OUTPUT_KEY = "green_light_kept_database"
+"""Where an xdist worker tells the controller which database it kept."""
+
+
+class KeptDatabases:
+    """With ``--green-light-keep-db``: collects the databases kept and lists them at
+    the end of the run (from the workers under xdist)."""
+
+    def __init__(self) -> None:
+        self.kept: list[str] = []
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: Any) -> None:
+        kept = getattr(node, "workeroutput", {}).get(KEPT_OUTPUT_KEY)
+        if kept:
+            self.kept.append(kept)
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if self.kept:
+            terminalreporter.write_line(
+                "green-light: databases kept (--green-light-keep-db): "
+                + ", ".join(sorted(self.kept))
+            )

@@ -34,11 +34,12 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import URL
     from sqlalchemy.ext.asyncio import AsyncEngine
 
-    from pytest_green_light.database import WorkerDatabase
+    from pytest_green_light.database import KeptDatabases, WorkerDatabase
 
 LIFECYCLE_KEY = pytest.StashKey[WorkerLifecycle]()
 DB_URL_KEY: pytest.StashKey[URL] = pytest.StashKey()
 WORKER_DATABASE_KEY: pytest.StashKey[WorkerDatabase] = pytest.StashKey()
+KEPT_DATABASES_KEY: pytest.StashKey[KeptDatabases] = pytest.StashKey()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -103,6 +104,9 @@ def configure_database(
         plugin_settings.db_url, plugin_settings.db_url_source
     )
     config.stash[DB_URL_KEY] = url
+    if plugin_settings.keep_db:
+        config.stash[KEPT_DATABASES_KEY] = database.KeptDatabases()
+        config.pluginmanager.register(config.stash[KEPT_DATABASES_KEY])
     if not controller:
         config.stash[WORKER_DATABASE_KEY] = database.WorkerDatabase(
             url,
@@ -140,6 +144,13 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         from pytest_green_light import database
 
         database.run_privately(worker_database.tear_down())
+        if worker_database.keep and worker_database.created:
+            kept = database.masked(worker_database.url)
+            workeroutput = getattr(session.config, "workeroutput", None)
+            if workeroutput is not None:  # for the controller to list
+                workeroutput[database.KEPT_OUTPUT_KEY] = kept
+            else:
+                session.config.stash[KEPT_DATABASES_KEY].kept.append(kept)
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
