@@ -49,7 +49,7 @@ def worker_database_url(url: str | URL, worker_id: str | None) -> str:
     Without a worker id (``None``, or ``master``: no xdist) the URL is returned as given.
     """
     parsed = make_url(url)
-    if worker_id in (None, "master") or _is_memory(parsed):
+    if worker_id in (None, "master") or is_memory(parsed):
         return url if isinstance(url, str) else _render(parsed)
     database = parsed.database
     if not database:
@@ -69,21 +69,13 @@ def _render(url: URL, *, hide_password: bool = False) -> str:
     return url.render_as_string(hide_password=hide_password)
 
 
-def _is_memory(url: URL) -> bool:
+def is_memory(url: URL) -> bool:
     return url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
 
 
 def masked(url: URL) -> str:
     """The URL as reports show it: the password replaced with ``***``."""
     return _render(url, hide_password=True)
-
-
-def describe(url: URL, *, per_worker: bool, keep: bool) -> str:
-    """The header line: which database, and what happens to it."""
-    line = f"green-light database: {masked(url)}"
-    if per_worker and not _is_memory(url):
-        line += f", one per worker ({url.database} + _gw0, _gw1...)"
-    return line + (", kept after the run" if keep else "")
 
 
 def parse_database_url(raw: str, source: str) -> URL:
@@ -291,7 +283,7 @@ class WorkerDatabase:
         self.worker_id = worker_id
         self.url = make_url(worker_database_url(base_url, worker_id))
         self.keep = keep
-        self.in_memory = _is_memory(base_url)
+        self.in_memory = is_memory(base_url)
         self.created = False
 
     @property
@@ -415,40 +407,3 @@ def _remove_sqlite_file(path: str) -> None:
     for companion in _SQLITE_COMPANIONS:
         with contextlib.suppress(FileNotFoundError):
             os.remove(path + companion)
-
-
-class FailedSetUp:
-    """Registered in an xdist worker whose database could not be set up: each of its
-    tests fails with the reason, as with a broken session fixture. (Raising at session
-    start would make xdist restart the worker, only for it to fail again.)"""
-
-    def __init__(self, reason: str) -> None:
-        self.reason = reason
-
-    def pytest_runtest_setup(self) -> None:
-        pytest.fail(self.reason, pytrace=False)
-
-
-KEPT_OUTPUT_KEY = "green_light_kept_database"
-"""Where an xdist worker tells the controller which database it kept."""
-
-
-class KeptDatabases:
-    """With ``--green-light-keep-db``: collects the databases kept and lists them at
-    the end of the run (from the workers under xdist)."""
-
-    def __init__(self) -> None:
-        self.kept: list[str] = []
-
-    @pytest.hookimpl(optionalhook=True)
-    def pytest_testnodedown(self, node: Any) -> None:
-        kept = getattr(node, "workeroutput", {}).get(KEPT_OUTPUT_KEY)
-        if kept:
-            self.kept.append(kept)
-
-    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        if self.kept:
-            terminalreporter.write_line(
-                "green-light: databases kept (--green-light-keep-db): "
-                + ", ".join(sorted(self.kept))
-            )

@@ -31,15 +31,12 @@ from pytest_green_light.sync_io import SYNC_IO_KEY, SyncIO, TestCode
 from pytest_green_light.worker import is_xdist_controller, worker_id
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import URL
     from sqlalchemy.ext.asyncio import AsyncEngine
 
-    from pytest_green_light.database import KeptDatabases, WorkerDatabase
+    from pytest_green_light.database import WorkerDatabase
 
 LIFECYCLE_KEY = pytest.StashKey[WorkerLifecycle]()
-DB_URL_KEY: pytest.StashKey[URL] = pytest.StashKey()
 WORKER_DATABASE_KEY: pytest.StashKey[WorkerDatabase] = pytest.StashKey()
-KEPT_DATABASES_KEY: pytest.StashKey[KeptDatabases] = pytest.StashKey()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -67,7 +64,18 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     controller = is_xdist_controller(config)
     if plugin_settings.db_url is not None:
-        configure_database(config, plugin_settings, controller=controller)
+        # Imported here: it brings in SQLAlchemy, which runs without a URL never need.
+        from pytest_green_light import database_hooks
+
+        worker_database = database_hooks.configure(
+            config,
+            plugin_settings.db_url,
+            plugin_settings.db_url_source,
+            controller=controller,
+            keep=plugin_settings.keep_db,
+        )
+        if worker_database is not None:
+            config.stash[WORKER_DATABASE_KEY] = worker_database
     if not plugin_settings.autouse:
         return
     if with_pytest_asyncio:
@@ -92,89 +100,15 @@ def pytest_configure(config: pytest.Config) -> None:
         )
 
 
-def configure_database(
-    config: pytest.Config, plugin_settings: settings.Settings, *, controller: bool
-) -> None:
-    """Check the database URL; in a worker, prepare its database for session start."""
-    # Imported here: SQLAlchemy is only needed by runs with a database.
-    from pytest_green_light import database
-
-    assert plugin_settings.db_url is not None
-    url = database.parse_database_url(
-        plugin_settings.db_url, plugin_settings.db_url_source
-    )
-    config.stash[DB_URL_KEY] = url
-    if plugin_settings.keep_db:
-        config.stash[KEPT_DATABASES_KEY] = database.KeptDatabases()
-        config.pluginmanager.register(config.stash[KEPT_DATABASES_KEY])
-    if not controller:
-        config.stash[WORKER_DATABASE_KEY] = database.WorkerDatabase(
-            url,
-            worker_id(config),
-            keep=plugin_settings.keep_db,
-            setup_hook=config.hook.pytest_green_light_setup_database,
-        )
-
-
-def pytest_sessionstart(session: pytest.Session) -> None:
-    """Create this worker's database; in the xdist controller, check the server first
-    so that a bad URL is one clear error rather than one per worker."""
-    config = session.config
-    if DB_URL_KEY not in config.stash:
-        return
-    from pytest_green_light import database
-
-    worker_database = config.stash.get(WORKER_DATABASE_KEY, None)
-    if worker_database is not None:
-        try:
-            database.run_privately(worker_database.set_up())
-        except pytest.UsageError as error:
-            if not worker_database.own_copy:  # no xdist: one error, the run stops
-                raise
-            config.pluginmanager.register(database.FailedSetUp(str(error)))
-    else:
-        database.run_privately(database.check_server(config.stash[DB_URL_KEY]))
-
-
-# trylast: after pytest's own teardown of session fixtures that use the database.
-@pytest.hookimpl(trylast=True)
-def pytest_sessionfinish(session: pytest.Session) -> None:
-    worker_database = session.config.stash.get(WORKER_DATABASE_KEY, None)
-    if worker_database is not None:
-        from pytest_green_light import database
-
-        database.run_privately(worker_database.tear_down())
-        if worker_database.keep and worker_database.created:
-            kept = database.masked(worker_database.url)
-            workeroutput = getattr(session.config, "workeroutput", None)
-            if workeroutput is not None:  # for the controller to list
-                workeroutput[database.KEPT_OUTPUT_KEY] = kept
-            else:
-                session.config.stash[KEPT_DATABASES_KEY].kept.append(kept)
-
-
-def pytest_report_header(config: pytest.Config) -> list[str]:
+def pytest_report_header(config: pytest.Config) -> str:
     plugin_settings = config.stash[settings.SETTINGS_KEY]
-    lines = (
-        [f"green-light {__version__}: inert (--green-light-no-autouse)"]
-        if not plugin_settings.autouse
-        else [
-            f"green-light {__version__}: loop scope {plugin_settings.loop_scope}, "
-            f"sync IO {plugin_settings.sync_io}, "
-            f"async tests driven by {coordination.describe_driver(config)}"
-        ]
+    if not plugin_settings.autouse:
+        return f"green-light {__version__}: inert (--green-light-no-autouse)"
+    return (
+        f"green-light {__version__}: loop scope {plugin_settings.loop_scope}, "
+        f"sync IO {plugin_settings.sync_io}, "
+        f"async tests driven by {coordination.describe_driver(config)}"
     )
-    if DB_URL_KEY in config.stash:
-        from pytest_green_light import database
-
-        lines.append(
-            database.describe(
-                config.stash[DB_URL_KEY],
-                per_worker=is_xdist_controller(config),
-                keep=plugin_settings.keep_db,
-            )
-        )
-    return lines
 
 
 def pytest_collection_modifyitems(

@@ -1,0 +1,126 @@
+"""A run with a database URL, hook by hook: the controller's check before any worker
+starts, each worker's database from session start to finish, the header and summary.
+
+Imported only when a URL is configured: it brings in SQLAlchemy.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy.engine import URL
+
+from pytest_green_light.database import (
+    WorkerDatabase,
+    check_server,
+    is_memory,
+    masked,
+    parse_database_url,
+    run_privately,
+)
+from pytest_green_light.worker import worker_id
+
+KEPT_OUTPUT_KEY = "green_light_kept_database"
+"""Where an xdist worker tells the controller which database it kept."""
+
+
+class DatabaseHooks:
+    """Registered in every process of a run with a database URL. ``worker_database``
+    is None in the xdist controller, which runs no tests."""
+
+    def __init__(
+        self,
+        url: URL,
+        worker_database: WorkerDatabase | None,
+        *,
+        per_worker: bool,
+        keep: bool,
+    ) -> None:
+        self.url = url
+        self.worker_database = worker_database
+        self.per_worker = per_worker
+        self.keep = keep
+        self.kept: list[str] = []
+
+    def pytest_report_header(self) -> str:
+        line = f"green-light database: {masked(self.url)}"
+        if self.per_worker and not is_memory(self.url):
+            line += f", one per worker ({self.url.database} + _gw0, _gw1...)"
+        return line + (", kept after the run" if self.keep else "")
+
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        """Create this worker's database; in the xdist controller, check the server
+        first, so that a bad URL is one clear error rather than one per worker."""
+        if self.worker_database is None:
+            run_privately(check_server(self.url))
+            return
+        try:
+            run_privately(self.worker_database.set_up())
+        except pytest.UsageError as error:
+            if not self.worker_database.own_copy:  # no xdist: one error, run stops
+                raise
+            session.config.pluginmanager.register(FailedSetUp(str(error)))
+
+    # trylast: after pytest's own teardown of session fixtures that use the database.
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        worker_database = self.worker_database
+        if worker_database is None:
+            return
+        run_privately(worker_database.tear_down())
+        if self.keep and worker_database.created:
+            kept = masked(worker_database.url)
+            workeroutput = getattr(session.config, "workeroutput", None)
+            if workeroutput is None:
+                self.kept.append(kept)
+            else:  # for the controller to list
+                workeroutput[KEPT_OUTPUT_KEY] = kept
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: Any) -> None:
+        kept = getattr(node, "workeroutput", {}).get(KEPT_OUTPUT_KEY)
+        if kept:
+            self.kept.append(kept)
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if self.kept:
+            terminalreporter.write_line(
+                "green-light: databases kept (--green-light-keep-db): "
+                + ", ".join(sorted(self.kept))
+            )
+
+
+class FailedSetUp:
+    """Registered in an xdist worker whose database could not be set up: each of its
+    tests fails with the reason, as with a broken session fixture. (Raising at session
+    start would make xdist restart the worker, only for it to fail again.)"""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+    def pytest_runtest_setup(self) -> None:
+        pytest.fail(self.reason, pytrace=False)
+
+
+def configure(
+    config: pytest.Config, raw_url: str, source: str, *, controller: bool, keep: bool
+) -> WorkerDatabase | None:
+    """Check the URL and register the hooks; this worker's database (None in the
+    controller)."""
+    url = parse_database_url(raw_url, source)
+    worker_database = (
+        None
+        if controller
+        else WorkerDatabase(
+            url,
+            worker_id(config),
+            keep=keep,
+            setup_hook=config.hook.pytest_green_light_setup_database,
+        )
+    )
+    config.pluginmanager.register(
+        DatabaseHooks(url, worker_database, per_worker=controller, keep=keep),
+        "green_light_database",
+    )
+    return worker_database
