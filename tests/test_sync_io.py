@@ -71,7 +71,8 @@ async def pytest_green_light_setup_database(engine, worker_id):
 @async_fixture
 async def session(green_light_session):
     add_author(green_light_session)
-    await green_light_session.commit()  # expires everything: reads below need IO
+    await green_light_session.commit()
+    green_light_session.expire_all()  # reads below need IO
     return green_light_session
 """
 )

@@ -51,7 +51,13 @@ async def _open_session(
         # SQLite's drivers begin a transaction only before a write; a SAVEPOINT outside
         # a transaction would start one, and releasing it (session.commit()) commit it.
         await connection.exec_driver_sql("BEGIN")
-    session = AsyncSession(bind=connection, join_transaction_mode="create_savepoint")
+    # expire_on_commit=False, as SQLAlchemy's asyncio documentation sets up sessions:
+    # application code that reads an object after commit() must not need IO for it.
+    session = AsyncSession(
+        bind=connection,
+        join_transaction_mode="create_savepoint",
+        expire_on_commit=False,
+    )
     cleanup.push_async_callback(session.close)
     return session
 
