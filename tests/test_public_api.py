@@ -183,8 +183,9 @@ def test_debug_logs_lifecycle_events_and_the_controller_has_no_loop(
         result.stdout.no_fnmatch_line("*worker loop*")
 
 
+@pytest.mark.parametrize("loop_scope", ["session", "function"])
 def test_green_light_loop_is_the_loop_the_test_runs_on(
-    inner: Inner, driver: str
+    inner: Inner, driver: str, loop_scope: str
 ) -> None:
     inner.driver = driver
     inner.pytester.makepyfile(
@@ -202,10 +203,15 @@ def test_green_light_loop_is_the_loop_the_test_runs_on(
         @pytest.mark.green_light(loop_scope="function")
         def test_own_loop(green_light_loop):
             assert asyncio.get_event_loop() is green_light_loop
+
+        @pytest.mark.green_light(loop_scope="function")
+        @pytest.mark.asyncio
+        async def test_async_own_loop(green_light_loop):
+            assert asyncio.get_running_loop() is green_light_loop
         """
     )
 
-    inner.run().assert_outcomes(passed=3)
+    inner.run(f"--green-light-loop-scope={loop_scope}").assert_outcomes(passed=4)
 
 
 def test_async_sqlalchemy_marker_is_registered(inner: Inner) -> None:

@@ -121,17 +121,23 @@ class PytestAsyncioBridge:
             getattr(fixturedef.func, "__module__", None) == self.pytest_asyncio_module
         )
 
-    def _building_session_loop(self) -> bool:
+    def _building_loop(self, scope: str) -> bool:
+        """Whether pytest-asyncio is setting up its runner (or loop) of this scope."""
         if not self._setting_up:
             return False
         fixturedef = self._setting_up[-1]
-        return fixturedef.scope == "session" and self._is_pytest_asyncios(fixturedef)
+        return fixturedef.scope == scope and self._is_pytest_asyncios(fixturedef)
 
     def new_event_loop(self, fresh: Any) -> asyncio.AbstractEventLoop:
         worker = self.lifecycle.worker
-        if self._building_session_loop() and not worker.retired:
+        if self._building_loop("session") and not worker.retired:
             self._holder = self._setting_up[-1]
             return worker.loop
+        own_loop = self.lifecycle.own_loop
+        if own_loop is not None and self._building_loop("function"):
+            # A test with a loop of its own: the runner runs it on that loop, which
+            # its sync code and fixtures have too (green_light_loop), and closes it.
+            return own_loop
         loop: asyncio.AbstractEventLoop = fresh()
         if self._setting_up and self._is_pytest_asyncios(self._setting_up[-1]):
             # A runner's loop: its tasks get sync IO. Other callers (anyio's runner,

@@ -104,6 +104,11 @@ class WorkerLifecycle:
         """The loop the running test (or sync code between tests) should use."""
         return self._test_loop or self.worker.loop
 
+    @property
+    def own_loop(self) -> asyncio.AbstractEventLoop | None:
+        """The running test's own loop (loop scope ``function``), if it has one."""
+        return self._test_loop
+
     def loop_scope_for(self, item: pytest.Item) -> LoopScope:
         return item_setting(item, LOOP_SCOPE_KEY, self.settings.loop_scope)
 
