@@ -54,8 +54,7 @@ def worker_database_url(url: str | URL, worker_id: str | None) -> str:
     database = parsed.database
     if not database:
         raise ValueError(
-            f"{_render(parsed, hide_password=True)} names no database to derive "
-            f"{worker_id}'s database from"
+            f"{masked(parsed)} names no database to derive {worker_id}'s database from"
         )
     if parsed.get_backend_name() == "sqlite":
         if parsed.query.get("uri") in ("true", "1"):
@@ -117,9 +116,15 @@ def parse_database_url(raw: str, source: str) -> URL:
     return url
 
 
+def _driver_error(error: BaseException) -> BaseException:
+    """The driver's own exception, not SQLAlchemy's wrapper around it."""
+    original: BaseException = getattr(error, "orig", None) or error
+    return original
+
+
 def _message(error: BaseException, url: URL) -> str:
-    """The driver's own message (not SQLAlchemy's wrapper), password masked."""
-    original = getattr(error, "orig", None) or error
+    """The driver's own message, password masked."""
+    original = _driver_error(error)
     message = f"{type(original).__name__}: {original}".strip()
     if url.password:
         message = message.replace(str(url.password), "***")
@@ -127,7 +132,7 @@ def _message(error: BaseException, url: URL) -> str:
 
 
 def _sqlstate(error: BaseException) -> str | None:
-    original = getattr(error, "orig", None) or error
+    original = _driver_error(error)
     for name in ("sqlstate", "pgcode"):  # psycopg, asyncpg through SQLAlchemy
         value = getattr(original, name, None)
         if isinstance(value, str):
@@ -345,35 +350,35 @@ class WorkerDatabase:
         base = str(self.base_url.database)
         async with server.admin() as connection:
             base_exists = await server.exists(connection, base)
+            if base_exists and not self.own_copy:
+                return  # the URL's own database, used as it is
+            await server.require_createdb(connection, repr(name))
             if self.own_copy:
-                await server.require_createdb(connection, repr(name))
                 await server.drop(connection, name)  # a crashed run's leftover
-                await server.create(connection, name, base if base_exists else None)
-                self.created = True
-            elif not base_exists:
-                await server.require_createdb(connection, repr(name))
-                await server.create(connection, name, None)
-                self.created = True
+            # A worker's copy of the URL's database when there is one, else empty.
+            await server.create(connection, name, base if base_exists else None)
+            self.created = True
 
     def _set_up_sqlite(self) -> None:
         path = self.name
+        base = str(self.base_url.database)
+        base_exists = os.path.exists(base)
+        if base_exists and not self.own_copy:
+            return  # the URL's own database, used as it is
         if self.own_copy:
             _remove_sqlite_file(path)  # a crashed run's leftover
-            base = str(self.base_url.database)
-            target = _open_sqlite(path)
-            try:
-                if os.path.exists(base):
-                    source = _open_sqlite(base)
-                    try:
-                        source.backup(target)
-                    finally:
-                        source.close()
-            finally:
-                target.close()
-            self.created = True
-        elif not os.path.exists(path):
-            _open_sqlite(path).close()
-            self.created = True
+        target = _open_sqlite(path)  # creates the file
+        try:
+            # A worker's copy of the URL's database when there is one, else empty.
+            if base_exists:
+                source = _open_sqlite(base)
+                try:
+                    source.backup(target)
+                finally:
+                    source.close()
+        finally:
+            target.close()
+        self.created = True
 
     async def tear_down(self) -> None:
         if not self.created or self.keep:
