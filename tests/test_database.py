@@ -470,6 +470,31 @@ def test_keep_db_then_replace(db_inner: Inner, backend: Backend) -> None:
     assert all(f["texts"] == [f"seeded for {f['worker']}"] for f in facts["test"])
 
 
+@pytest.mark.parametrize("backend", ["sqlite", "asyncpg"], indirect=True)
+def test_keep_db_without_xdist(db_inner: Inner, backend: Backend) -> None:
+    """The database the run created is kept and listed; the next run uses it as it is
+    (the URL's own database), neither set up again nor dropped."""
+    db_inner.pytester.makepyfile(test_list=LISTING_TESTS)
+    base = backend.database_name("master")
+
+    result = db_inner.run(backend.option, "--green-light-keep-db")
+    result.assert_outcomes(passed=4)
+    result.stdout.fnmatch_lines(
+        [f"green-light: databases kept (--green-light-keep-db): *{base}"]
+    )
+    assert backend.existing() == {base}
+    assert len(facts_by_kind(db_inner)["hook"]) == 1
+
+    db_inner.facts_path.unlink()
+    result = db_inner.run(backend.option)
+    result.assert_outcomes(passed=4)
+    result.stdout.no_fnmatch_line("*databases kept*")
+    assert backend.existing() == {base}
+    facts = facts_by_kind(db_inner)
+    assert facts["hook"] == []
+    assert all(f["texts"] == ["seeded for master"] for f in facts["test"])
+
+
 CRASHING_TESTS = """
 import os
 import pytest
