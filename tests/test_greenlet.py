@@ -7,6 +7,7 @@ import pytest
 from conftest import Inner
 
 
+@pytest.mark.compat
 def test_session_fails_once_with_a_clear_message_without_greenlet(
     inner: Inner, distribution: str
 ) -> None:
@@ -32,10 +33,11 @@ def test_session_fails_once_with_a_clear_message_without_greenlet(
     )
 
 
+@pytest.mark.compat
 def test_missing_greenlet_failure_names_versions_and_fixes(
-    inner: Inner, driver: str, distribution: str
+    inner: Inner, driver: str
 ) -> None:
-    inner.driver, inner.distribution = driver, distribution
+    inner.driver = driver
     inner.pytester.makeini(
         "[pytest]\nfilterwarnings = error\ngreen_light_sync_io = off\n"
     )

@@ -39,10 +39,11 @@ class TestPair:
 """
 
 
+@pytest.mark.compat
 def test_leaked_task_is_cancelled_after_the_test_with_a_warning_naming_it(
-    inner: Inner, driver: str, distribution: str
+    inner: Inner, driver: str
 ) -> None:
-    inner.driver, inner.distribution = driver, distribution
+    inner.driver = driver
     inner.pytester.makeini("[pytest]\n")  # the warning is the point here
     inner.pytester.makepyfile(test_leak=LEAKS_A_LOGGER.format(pairs=6))
 
@@ -68,9 +69,12 @@ def test_leaked_task_is_cancelled_after_the_test_with_a_warning_naming_it(
     ), order
 
 
-@pytest.mark.parametrize("policy", ["warn", "ignore"])
-# Both tests must share a worker: loadscope keeps a module together, plain load may not.
-@pytest.mark.parametrize("distribution", ["n0", "loadscope"])
+@pytest.mark.compat
+# Under xdist both tests must share a worker: loadscope keeps a module together, plain
+# load may not.
+@pytest.mark.parametrize(
+    ("policy", "distribution"), [("warn", "n0"), ("ignore", "loadscope")]
+)
 def test_kept_tasks_run_on_and_are_cancelled_and_named_at_session_end(
     inner: Inner, driver: str, distribution: str, policy: str
 ) -> None:

@@ -38,9 +38,8 @@ def test_same_answers(capture):
 """
 
 
-@pytest.mark.parametrize("distribution", ["n0", "n2"])
-def test_the_api_answers_as_caplog_does(inner: Inner, distribution: str) -> None:
-    inner.distribution = distribution
+def test_the_api_answers_as_caplog_does(inner: Inner) -> None:
+    inner.distribution = "n2"
     inner.pytester.makepyfile(test_parity=PARITY)
 
     inner.run().assert_outcomes(passed=2)
@@ -78,15 +77,15 @@ async def test_b_counts_its_own(caplog_xdist_compatible):
 """
 
 
-@pytest.mark.parametrize("distribution", ["n0", "n2"])
+@pytest.mark.compat
 def test_records_of_a_task_another_test_left_are_kept_apart(
-    inner: Inner, driver: str, distribution: str
+    inner: Inner, driver: str
 ) -> None:
-    inner.driver, inner.distribution = driver, distribution
+    inner.driver, inner.distribution = driver, "n2"
     inner.pytester.makeini("[pytest]\ngreen_light_leaked_tasks = warn\n")
     inner.pytester.makepyfile(test_leaked=LEAKED)
 
-    result = inner.run("--dist", "loadfile") if distribution == "n2" else inner.run()
+    result = inner.run("--dist", "loadfile")  # both tests on one worker
 
     result.assert_outcomes(passed=2, warnings=3)
     result.stdout.fnmatch_lines(
@@ -153,6 +152,7 @@ def test_works_without_the_logging_plugin_and_with_non_propagating_loggers(
     inner.run("-p", "no:logging").assert_outcomes(passed=2)
 
 
+@pytest.mark.compat
 def test_thread_records_count_when_the_thread_carries_the_test_context(
     inner: Inner, driver: str
 ) -> None:

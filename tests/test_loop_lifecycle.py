@@ -34,6 +34,8 @@ async def test_async_b(session_loop):
 """
 
 
+@pytest.mark.compat
+@pytest.mark.parametrize("distribution", ["n0", "n2", "loadscope"])
 def test_one_loop_per_worker_shared_by_sync_code_async_tests_and_fixtures(
     inner: Inner, driver: str, distribution: str
 ) -> None:
@@ -64,6 +66,7 @@ def test_{n}_adds():
 """
 
 
+@pytest.mark.compat
 def test_sync_only_suite_runs_unchanged(inner: Inner, distribution: str) -> None:
     inner.distribution = distribution
     inner.pytester.makepyfile(
@@ -76,6 +79,7 @@ def test_sync_only_suite_runs_unchanged(inner: Inner, distribution: str) -> None
     result.stdout.no_fnmatch_line("*RuntimeError*")
 
 
+@pytest.mark.compat
 def test_sync_code_gets_the_worker_loop_even_after_asyncio_run(
     inner: Inner, driver: str, distribution: str
 ) -> None:
@@ -113,6 +117,7 @@ def test_sync_code_gets_the_worker_loop_even_after_asyncio_run(
     assert all(len(loops) == 1 for loops in by_worker.values()), by_worker
 
 
+@pytest.mark.compat
 def test_function_loop_scope_gives_every_test_a_fresh_loop(
     inner: Inner, driver: str, distribution: str
 ) -> None:
@@ -142,6 +147,7 @@ def test_function_loop_scope_gives_every_test_a_fresh_loop(
     assert not any(f.get("closed") for f in facts)
 
 
+@pytest.mark.compat
 def test_marker_gives_one_test_its_own_loop_in_a_session_scoped_run(
     inner: Inner, driver: str, distribution: str
 ) -> None:
@@ -182,47 +188,7 @@ def test_marker_gives_one_test_its_own_loop_in_a_session_scoped_run(
     assert all(len(loops) == 1 for loops in per_worker.values())
 
 
-@pytest.mark.parametrize(
-    ("args", "message"),
-    [
-        (
-            ("--green-light-loop-scope=module",),
-            "ERROR: 'module' is not a valid value for --green-light-loop-scope. "
-            "Valid values are: session, function.",
-        ),
-        (
-            ("-o", "green_light_loop_scope=weekly"),
-            "ERROR: 'weekly' is not a valid value for green_light_loop_scope. "
-            "Valid values are: session, function.",
-        ),
-        (
-            ("-o", "green_light_leaked_tasks=drop"),
-            "ERROR: 'drop' is not a valid value for green_light_leaked_tasks. "
-            "Valid values are: cancel, warn, ignore.",
-        ),
-    ],
-)
-def test_bad_setting_is_a_usage_error_listing_valid_values(
-    inner: Inner, distribution: str, args: tuple[str, ...], message: str
-) -> None:
-    inner.distribution = distribution
-    inner.pytester.makepyfile("def test_nothing(): pass")
-
-    result = inner.run(*args)
-
-    assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines([message])
-
-
-def test_command_line_wins_over_ini(inner: Inner) -> None:
-    inner.pytester.makeini(
-        "[pytest]\nfilterwarnings = error\ngreen_light_loop_scope = weekly\n"
-    )
-    inner.pytester.makepyfile("def test_nothing(): pass")
-
-    inner.run("--green-light-loop-scope=function").assert_outcomes(passed=1)
-
-
+@pytest.mark.compat
 def test_report_header_names_version_settings_and_driver(
     inner: Inner, driver: str
 ) -> None:
@@ -244,11 +210,12 @@ def test_report_header_names_version_settings_and_driver(
     )
 
 
+@pytest.mark.compat
 def test_user_override_of_ensure_greenlet_context_keeps_working(
-    inner: Inner, driver: str, distribution: str
+    inner: Inner, driver: str
 ) -> None:
-    """The conftest workaround people copied for 0.2.0 must not break 1.0."""
-    inner.driver, inner.distribution = driver, distribution
+    """The conftest workaround people copied for 0.2.0 (under xdist) must not break 1.0."""
+    inner.driver, inner.distribution = driver, "n2"
     inner.pytester.makeconftest(
         """
         import pytest
@@ -275,10 +242,11 @@ def test_user_override_of_ensure_greenlet_context_keeps_working(
     inner.run().assert_outcomes(passed=2)
 
 
+@pytest.mark.compat
 def test_session_end_finalizes_async_generators_left_suspended(
-    inner: Inner, driver: str, distribution: str
+    inner: Inner, driver: str
 ) -> None:
-    inner.driver, inner.distribution = driver, distribution
+    inner.driver = driver
     inner.pytester.makepyfile(
         test_agen="""
         import pytest

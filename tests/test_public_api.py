@@ -48,6 +48,7 @@ def test_from_another_thread():
 """
 
 
+@pytest.mark.compat
 def test_helpers_know_the_worker_its_thread_and_its_loop(
     inner: Inner, driver: str, distribution: str
 ) -> None:
@@ -94,6 +95,7 @@ def _one_loop_and_thread_per_worker(facts: list[dict[str, object]]) -> None:
     assert not any(f.get("closed") for f in facts)
 
 
+@pytest.mark.compat
 def test_worker_loop_lives_on_the_thread_that_runs_the_tests(
     inner: Inner, driver: str
 ) -> None:
@@ -122,6 +124,7 @@ def test_worker_loop_lives_on_the_thread_that_runs_the_tests(
     _one_loop_and_thread_per_worker(facts)
 
 
+@pytest.mark.compat
 def test_xdist_popen_env_specs_run_on_one_loop_per_worker(inner: Inner) -> None:
     """The spec that, on xdist 3.5, may put a worker's tests in a non-main thread."""
     inner.pytester.makepyfile(test_thread=THREAD_TESTS)
@@ -142,23 +145,6 @@ def test_no_autouse_makes_the_plugin_inert(inner: Inner) -> None:
         ["green-light 1.0.0: inert (--green-light-no-autouse)", "*async def functions*"]
     )
     result.assert_outcomes(failed=1)
-
-
-@pytest.mark.parametrize("args", [("--green-light-autouse",), ()])
-def test_autouse_flag_and_default_keep_the_plugin_on(
-    inner: Inner, args: tuple[str, ...]
-) -> None:
-    inner.pytester.makeini("[pytest]\ngreen_light_autouse = false\n")
-    inner.pytester.makepyfile("async def test_async(): pass")
-
-    result = inner.run(*args)
-
-    if args:
-        result.assert_outcomes(passed=1)
-    else:
-        result.assert_outcomes(
-            failed=1
-        )  # the ini turned it off; nothing runs coroutines
 
 
 def test_debug_logs_lifecycle_events_and_the_controller_has_no_loop(
@@ -183,6 +169,7 @@ def test_debug_logs_lifecycle_events_and_the_controller_has_no_loop(
         result.stdout.no_fnmatch_line("*worker loop*")
 
 
+@pytest.mark.compat
 @pytest.mark.parametrize("loop_scope", ["session", "function"])
 def test_green_light_loop_is_the_loop_the_test_runs_on(
     inner: Inner, driver: str, loop_scope: str
@@ -214,35 +201,25 @@ def test_green_light_loop_is_the_loop_the_test_runs_on(
     inner.run(f"--green-light-loop-scope={loop_scope}").assert_outcomes(passed=4)
 
 
-def test_async_sqlalchemy_marker_is_registered(inner: Inner) -> None:
-    inner.pytester.makepyfile(
-        """
-        import pytest
-
-        @pytest.mark.async_sqlalchemy
-        def test_marked():
-            pass
-        """
-    )
-
-    inner.run("--strict-markers").assert_outcomes(passed=1)
-
-
-def test_asyncio_marker_is_registered_when_pytest_asyncio_is_absent(
-    inner: Inner,
-) -> None:
+def test_markers_are_registered_for_strict_markers(inner: Inner) -> None:
+    """``async_sqlalchemy`` (kept from 0.2.0) always; ``asyncio`` when pytest-asyncio,
+    which would register it, is absent."""
     inner.pytester.makepyfile(
         """
         import asyncio
         import pytest
 
+        @pytest.mark.async_sqlalchemy
+        def test_marked():
+            pass
+
         @pytest.mark.asyncio
-        async def test_marked():
+        async def test_asyncio_marked():
             await asyncio.sleep(0)
         """
     )
 
-    inner.run("--strict-markers").assert_outcomes(passed=1)
+    inner.run("--strict-markers").assert_outcomes(passed=2)
 
 
 def test_tests_of_another_async_plugin_are_left_to_it(inner: Inner) -> None:

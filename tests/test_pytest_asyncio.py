@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+import pytest
+
 from conftest import Inner
+
+pytestmark = pytest.mark.compat
 
 FUNCTION_LOOP_FIRST = """
 import asyncio
@@ -55,9 +59,10 @@ def test_function_loop_test_first_neither_closes_nor_takes_the_worker_loop(
 
 
 def test_no_unset_loop_scope_warning_under_the_defaults(
-    inner: Inner, asyncio_driver: str, distribution: str
+    inner: Inner, asyncio_driver: str
 ) -> None:
-    inner.driver, inner.distribution = asyncio_driver, distribution
+    """Under xdist: the controller and the workers would each warn."""
+    inner.driver, inner.distribution = asyncio_driver, "n2"
     inner.pytester.makepyfile("def test_x(): pass")
 
     result = inner.run("-W", "error::pytest.PytestDeprecationWarning")
@@ -75,9 +80,9 @@ def test_no_unset_loop_scope_warning_under_the_defaults(
 
 
 def test_loop_scopes_the_user_set_win_and_the_header_says_so(
-    inner: Inner, asyncio_driver: str, distribution: str
+    inner: Inner, asyncio_driver: str
 ) -> None:
-    inner.driver, inner.distribution = asyncio_driver, distribution
+    inner.driver, inner.distribution = asyncio_driver, "n2"
     inner.pytester.makeini(
         "[pytest]\nfilterwarnings = error\n"
         "asyncio_default_fixture_loop_scope = function\n"
@@ -109,10 +114,10 @@ def test_loop_scopes_the_user_set_win_and_the_header_says_so(
 
 
 def test_session_fixture_teardown_still_finds_the_worker_loop_open(
-    inner: Inner, driver: str, distribution: str
+    inner: Inner, driver: str
 ) -> None:
     """Sync session fixtures set up before any async one tear down after it."""
-    inner.driver, inner.distribution = driver, distribution
+    inner.driver = driver
     inner.pytester.makeconftest(
         """
         import asyncio

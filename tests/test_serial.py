@@ -144,6 +144,7 @@ def make_project(inner: Inner) -> None:
     )
 
 
+@pytest.mark.compat
 @pytest.mark.parametrize(
     "dist", ["load", "loadscope", "loadfile", "loadgroup", "worksteal"]
 )
@@ -170,6 +171,7 @@ def test_serial_tests_run_alone_after_the_others_once_each(
     )
 
 
+@pytest.mark.compat
 def test_a_worker_crashing_in_a_serial_test_is_reported_and_the_rest_still_run(
     inner: Inner,
 ) -> None:
@@ -278,20 +280,6 @@ def test_serial_is_an_ordinary_marker_without_xdist_or_when_off(
 
     result.assert_outcomes(passed=30)
     result.stdout.no_fnmatch_line("green-light: *serial*")
-
-
-def test_a_bad_serial_mode_is_a_usage_error(inner: Inner) -> None:
-    inner.pytester.makepyfile("def test_x(): pass")
-
-    result = inner.run("--green-light-serial=sometimes")
-
-    assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(
-        [
-            "*'sometimes' is not a valid value for --green-light-serial. "
-            "Valid values are: isolated, off."
-        ]
-    )
 
 
 # -- the scheduler's bookkeeping, with stand-in nodes (real runs are above) ----------

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 
+import pytest
+
 from conftest import Inner
 
 ENGINE_CONFTEST = """
@@ -51,7 +53,7 @@ from conftest import Note
 from facts import record
 
 
-@pytest.mark.parametrize("n", range(30))
+@pytest.mark.parametrize("n", range(10))
 @pytest.mark.asyncio
 async def test_insert_and_count(session, engine, n):
     session.add(Note(text=f"note {n}"))
@@ -66,6 +68,7 @@ def test_sync_between(engine):
 """
 
 
+@pytest.mark.compat
 def test_session_engine_serves_every_test_on_its_worker(
     inner: Inner, driver: str, distribution: str
 ) -> None:
@@ -77,7 +80,7 @@ def test_session_engine_serves_every_test_on_its_worker(
 
     result = inner.run()
 
-    result.assert_outcomes(passed=93)
+    result.assert_outcomes(passed=33)
     facts = inner.facts()
     engines: dict[str, set[int]] = defaultdict(set)
     loops: dict[str, set[str]] = defaultdict(set)
@@ -87,6 +90,6 @@ def test_session_engine_serves_every_test_on_its_worker(
     assert all(len(ids) == 1 for ids in engines.values()), engines
     assert all(len(ids) == 1 for ids in loops.values()), loops
     tests_per_worker = Counter(f["worker"] for f in facts if f["test"] == "engine")
-    assert all(count >= 20 for count in tests_per_worker.values()), tests_per_worker
+    assert all(count >= 5 for count in tests_per_worker.values()), tests_per_worker
     if distribution != "n0":
         assert set(tests_per_worker) == {"gw0", "gw1"}

@@ -13,7 +13,7 @@ import uuid
 import pytest
 from sqlalchemy.engine import URL
 
-from conftest import Inner
+from conftest import USUAL_DRIVER, Inner
 
 LIBRARY_HELPERS = """
 import pytest
@@ -139,12 +139,12 @@ async def test_sync_io_in_a_task_the_test_starts(session):
 """
 
 
+@pytest.mark.compat
 @pytest.mark.parametrize("loop_scope", ["session", "function"])
-@pytest.mark.parametrize("distribution", ["n0", "n2"])
 def test_sync_io_in_test_code_runs_on_the_test_loop_task_and_context(
-    inner: Inner, driver: str, distribution: str, loop_scope: str
+    inner: Inner, driver: str, loop_scope: str
 ) -> None:
-    inner.driver, inner.distribution = driver, distribution
+    inner.driver = driver
     make_library_project(inner)
     inner.pytester.makepyfile(test_body=BODY_TESTS)
 
@@ -174,11 +174,11 @@ async def test_sync_session_call_in_application_code(session):
 """
 
 
-@pytest.mark.parametrize("distribution", ["n0", "n2"])
+@pytest.mark.compat
 def test_sync_io_in_application_code_raises_with_a_diagnostic(
-    inner: Inner, driver: str, distribution: str
+    inner: Inner, driver: str
 ) -> None:
-    inner.driver, inner.distribution = driver, distribution
+    inner.driver = driver
     make_library_project(inner)
     inner.pytester.makepyfile(test_app=APPLICATION_TESTS)
 
@@ -210,12 +210,13 @@ def test_sync_io_in_application_code_raises_with_a_diagnostic(
     result.stdout.no_fnmatch_line("Fixes: load relationships eagerly*")
 
 
+@pytest.mark.compat
 @pytest.mark.parametrize("pg_driver", ["asyncpg", "psycopg"])
 def test_sync_io_on_per_worker_postgresql_databases(
-    inner: Inner, driver: str, pg_url: URL, pg_driver: str
+    inner: Inner, pg_url: URL, pg_driver: str
 ) -> None:
-    """The same rule on PostgreSQL, through green_light_session, under -n 2."""
-    inner.driver, inner.distribution = driver, "n2"
+    """The same rule on a per-worker PostgreSQL database, through green_light_session."""
+    inner.driver = USUAL_DRIVER
     make_library_project(inner, conftest=PER_WORKER_DATABASE_CONFTEST)
     inner.pytester.makepyfile(test_body=BODY_TESTS, test_app=APPLICATION_TESTS)
     url = pg_url.set(
@@ -251,10 +252,8 @@ def test_sync_io_on_per_worker_postgresql_databases(
         ("off", {"failed": 2}),
     ],
 )
-def test_sync_io_modes(
-    inner: Inner, driver: str, mode: str, outcomes: dict[str, int]
-) -> None:
-    inner.driver = driver
+def test_sync_io_modes(inner: Inner, mode: str, outcomes: dict[str, int]) -> None:
+    inner.driver = USUAL_DRIVER
     make_library_project(inner, f"green_light_sync_io = {mode}\n")
     inner.pytester.makepyfile(
         test_modes="""
@@ -283,19 +282,8 @@ def test_sync_io_modes(
         result.stdout.no_fnmatch_line("*application code asked for it*")
 
 
-def test_command_line_mode_wins_over_the_ini_file(inner: Inner) -> None:
-    make_library_project(inner, "green_light_sync_io = off\n")
-    inner.pytester.makepyfile(test_app=APPLICATION_TESTS)
-
-    result = inner.run("--green-light-sync-io=all")
-
-    result.assert_outcomes(passed=2)
-
-
-def test_marker_overrides_the_mode_per_module_class_and_test(
-    inner: Inner, driver: str
-) -> None:
-    inner.driver = driver
+def test_marker_overrides_the_mode_per_module_class_and_test(inner: Inner) -> None:
+    inner.driver = USUAL_DRIVER
     make_library_project(inner)
     inner.pytester.makepyfile(
         test_markers="""
@@ -326,12 +314,12 @@ def test_marker_overrides_the_mode_per_module_class_and_test(
         """
     )
 
-    result = inner.run("-n", "2")
+    result = inner.run()
 
     result.assert_outcomes(passed=3)
 
 
-def test_bad_mode_values_are_usage_errors(inner: Inner) -> None:
+def test_a_bad_marker_value_is_a_usage_error(inner: Inner) -> None:
     inner.pytester.makepyfile(
         test_bad="""
         import pytest
@@ -343,20 +331,12 @@ def test_bad_mode_values_are_usage_errors(inner: Inner) -> None:
     )
 
     bad_marker = inner.run()
-    bad_option = inner.run("--green-light-sync-io=never")
 
     assert bad_marker.ret == pytest.ExitCode.USAGE_ERROR
     bad_marker.stderr.fnmatch_lines(
         [
             "*test_bad.py::test_x: 'sometimes' is not a valid sync_io for "
             "@pytest.mark.green_light. Valid values are: test, all, off."
-        ]
-    )
-    assert bad_option.ret == pytest.ExitCode.USAGE_ERROR
-    bad_option.stderr.fnmatch_lines(
-        [
-            "*'never' is not a valid value for --green-light-sync-io. "
-            "Valid values are: test, all, off."
         ]
     )
 
@@ -415,6 +395,7 @@ if sys.version_info >= (3, 11):
 """
 
 
+@pytest.mark.compat
 def test_cancellation_and_timeouts_propagate_into_and_out_of_sync_calls(
     inner: Inner, driver: str
 ) -> None:
@@ -435,8 +416,8 @@ def test_cancellation_and_timeouts_propagate_into_and_out_of_sync_calls(
     assert any(f["test"] == "inner timeout" for f in facts)
 
 
-def test_failures_point_at_the_test_lines(inner: Inner, driver: str) -> None:
-    inner.driver = driver
+def test_failures_point_at_the_test_lines(inner: Inner) -> None:
+    inner.driver = USUAL_DRIVER
     make_library_project(inner)
     inner.pytester.makepyfile(
         test_tracebacks="""
@@ -503,6 +484,7 @@ async def test_after_the_timeouts():
 """
 
 
+@pytest.mark.compat
 def test_pytest_timeout_fails_a_blocked_sync_call_as_it_fails_a_blocked_await(
     inner: Inner, driver: str
 ) -> None:
