@@ -1,7 +1,11 @@
-"""The version matrix: `nox -s matrix` runs the test suite once per cell below.
+"""The version matrix: `nox -s matrix` runs the `compat` tests once per cell below.
 
-Each cell with pytest-asyncio covers its strict and auto modes (the tests are
-parametrized over both, and over the plugin's own runner with pytest-asyncio disabled).
+`scripts/test` runs the whole suite once, on the newest versions; a cell re-runs only the
+tests marked `compat` (the behaviour that depends on the versions installed), which are
+parametrized over pytest-asyncio's strict and auto modes and the plugin's own runner.
+
+`.ci/run` runs the cells tagged `ci` (`nox -t ci`): between them they carry the oldest
+and newest supported version of every dependency. The GitHub workflow runs them all.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ class Cell(NamedTuple):
     pytest_asyncio: str | None  # None: not installed
     xdist: str
     sqlalchemy: str
+    ci: bool = False  # also run by .ci/run
 
     @property
     def id(self) -> str:
@@ -31,19 +36,22 @@ class Cell(NamedTuple):
 
 LATEST = "latest"
 
-# A covering subset: every pytest-asyncio line (none, 0.26, 1.0, 1.3, latest), both
-# pytest majors, xdist 3.5 (tests in a non-main thread) and latest, SQLAlchemy 2.0 and
-# 2.1, Python 3.9-3.13. pytest-asyncio < 1.3 requires pytest < 9; SQLAlchemy 2.1 and
-# pytest 9 require newer Pythons.
+# A covering subset: the declared lower bounds (Python 3.9, pytest 8.2, pytest-asyncio
+# 0.26, xdist 3.5, SQLAlchemy 2.0.31) in one cell and the newest of everything in
+# another; every pytest-asyncio line (none, 0.26, 1.0, 1.3, latest); both pytest majors;
+# xdist 3.5 (tests in a non-main thread) and latest; SQLAlchemy 2.0 and 2.1; Python
+# 3.9-3.13. pytest-asyncio < 1.3 requires pytest < 9; SQLAlchemy 2.1 and pytest 9
+# require newer Pythons.
 CELLS = [
+    Cell("3.9", "8.2", "0.26", "3.5", "2.0.31", ci=True),
     Cell("3.9", "8.4", None, "3.5", "2.0"),
-    Cell("3.9", "8.4", "0.26", LATEST, "2.0"),
     Cell("3.10", "8.4", "1.0", "3.5", "2.0"),
     Cell("3.11", "8.4", LATEST, "3.5", "2.0"),
     Cell("3.11", "9", "1.3", LATEST, "2.1"),
-    Cell("3.12", "9", None, LATEST, "2.1"),
+    Cell("3.12", "9", None, LATEST, "2.1", ci=True),
     Cell("3.12", "9", LATEST, LATEST, "2.1"),
     Cell("3.13", "9", LATEST, "3.5", "2.1"),
+    Cell("3.13", "9", LATEST, LATEST, "2.1", ci=True),
 ]
 
 
@@ -55,7 +63,8 @@ def _pin(name: str, version: str | None) -> str:
 @nox.parametrize(
     ("python", "cell"),
     [(cell.python, cell) for cell in CELLS],
-    ids=[c.id for c in CELLS],
+    ids=[cell.id for cell in CELLS],
+    tags=[["ci"] if cell.ci else [] for cell in CELLS],
 )
 def matrix(session: nox.Session, cell: Cell) -> None:
     packages = [
@@ -72,4 +81,4 @@ def matrix(session: nox.Session, cell: Cell) -> None:
         # tests in a non-main thread (Dummy-1), which the tests must see.
         packages.append("execnet<2.1")
     session.install(*packages)
-    session.run("python", "-m", "pytest", "-n", "2", *session.posargs)
+    session.run("python", "-m", "pytest", "-n", "2", "-m", "compat", *session.posargs)
