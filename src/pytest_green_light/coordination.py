@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import inspect
+import re
 import sys
 import warnings
 from collections.abc import Callable, Generator, Iterator
@@ -26,12 +27,24 @@ from typing import Any, cast
 import pytest
 
 from pytest_green_light.lifecycle import LOOP_SCOPE_KEY, WorkerLifecycle
-from pytest_green_light.settings import LoopScope
+from pytest_green_light.settings import SETTINGS_KEY, LoopScope
 from pytest_green_light.worker import current_loop
 
-LOOP_SCOPE_INI = (
-    "asyncio_default_fixture_loop_scope",
-    "asyncio_default_test_loop_scope",
+FIXTURE_LOOP_SCOPE_INI = "asyncio_default_fixture_loop_scope"
+TEST_LOOP_SCOPE_INI = "asyncio_default_test_loop_scope"
+LOOP_SCOPE_INI = (FIXTURE_LOOP_SCOPE_INI, TEST_LOOP_SCOPE_INI)
+# pytest-asyncio 1.5 lets the fixture default say "each fixture's own scope".
+FIXTURE_SCOPE_VALUE_SINCE = (1, 5)
+
+OVERRIDDEN_LOOP_SCOPES_KEY = pytest.StashKey[dict[str, str]]()
+"""The user's pytest-asyncio loop-scope defaults the plugin took differently."""
+
+# Before 0.24 pytest-asyncio has no loop_scope for fixtures.
+OLDEST_PYTEST_ASYNCIO = (0, 24)
+UNSUPPORTED_PYTEST_ASYNCIO = (
+    "pytest-green-light needs pytest-asyncio {oldest} or later, and pytest-asyncio "
+    "{found} is installed. Upgrade it (pip install 'pytest-asyncio>={oldest}'), or run "
+    "without pytest-green-light: -p no:green_light."
 )
 
 # Custom policies are deprecated from 3.14 and ignored by new_event_loop() from 3.16.
@@ -57,6 +70,32 @@ def _user_set_ini(config: pytest.Config, name: str) -> bool:
     return name in inicfg
 
 
+def _has_ini(config: pytest.Config, name: str) -> bool:
+    """Whether the installed pytest-asyncio knows the ini key (the test default came in
+    0.26)."""
+    try:
+        config.getini(name)
+    except ValueError:
+        return False
+    return True
+
+
+def pytest_asyncio_version() -> tuple[int, ...]:
+    return tuple(
+        int(part) for part in re.findall(r"\d+", version("pytest-asyncio"))[:2]
+    )
+
+
+def require_supported_pytest_asyncio() -> None:
+    found = version("pytest-asyncio")
+    if pytest_asyncio_version() < OLDEST_PYTEST_ASYNCIO:
+        raise pytest.UsageError(
+            UNSUPPORTED_PYTEST_ASYNCIO.format(
+                found=found, oldest=".".join(map(str, OLDEST_PYTEST_ASYNCIO))
+            )
+        )
+
+
 def async_fixture_decorator(config: pytest.Config) -> Callable[..., Any]:
     """The decorator that makes an async fixture run on the test's loop: pytest-asyncio's
     (which strict mode requires), or pytest's own for the plugin's runner."""
@@ -67,24 +106,48 @@ def async_fixture_decorator(config: pytest.Config) -> Callable[..., Any]:
     return pytest.fixture
 
 
-def user_loop_scopes(config: pytest.Config) -> dict[str, str]:
-    """pytest-asyncio loop-scope settings the user made, which the plugin leaves alone."""
-    return {
-        name: str(config.getini(name))
-        for name in LOOP_SCOPE_INI
-        if _user_set_ini(config, name)
-    }
+def _loop_scope_defaults(
+    config: pytest.Config, loop_scope: LoopScope
+) -> dict[str, str]:
+    """What pytest-asyncio's two defaults are taken to be under ``loop_scope``.
+
+    ``session``: both, so that no fixture runs on a per-test loop while its test runs on
+    the worker loop (a pair pytest-asyncio never runs by itself). ``function``: tests on
+    their own loops, and each fixture on the loop of its own scope where pytest-asyncio
+    can say so (1.5); before that, a fixture default the user set is kept.
+    """
+    if loop_scope == "session":
+        return {name: "session" for name in LOOP_SCOPE_INI if _has_ini(config, name)}
+    defaults = {TEST_LOOP_SCOPE_INI: "function"}
+    if pytest_asyncio_version() >= FIXTURE_SCOPE_VALUE_SINCE:
+        defaults[FIXTURE_LOOP_SCOPE_INI] = "fixture-scope"
+    elif not _user_set_ini(config, FIXTURE_LOOP_SCOPE_INI):
+        defaults[FIXTURE_LOOP_SCOPE_INI] = "function"
+    return {name: value for name, value in defaults.items() if _has_ini(config, name)}
 
 
 def line_up_loop_scopes(config: pytest.Config, loop_scope: LoopScope) -> None:
-    """Default pytest-asyncio's loop scopes to ours where the user did not set them.
+    """Make pytest-asyncio's loop-scope defaults follow ``loop_scope``, whatever the ini
+    file says; what the user set differently is kept for the report header.
 
     Runs before pytest-asyncio's ``pytest_configure`` reads them. There is no public
     way to give an ini key a value, so the value goes where ``getini`` looks first.
     """
-    for name in LOOP_SCOPE_INI:
-        if not _user_set_ini(config, name):
-            config._inicache[name] = loop_scope
+    overridden: dict[str, str] = {}
+    for name, value in _loop_scope_defaults(config, loop_scope).items():
+        if _user_set_ini(config, name) and config.getini(name) != value:
+            overridden[name] = str(config.getini(name))
+        if name == TEST_LOOP_SCOPE_INI and tests_marked_for_the_session_loop():
+            continue
+        config._inicache[name] = value
+    config.stash[OVERRIDDEN_LOOP_SCOPES_KEY] = overridden
+
+
+def tests_marked_for_the_session_loop() -> bool:
+    """Before 1.0 the session loop is given to tests by marker, not by the default:
+    0.24 and 0.25 have no test default, and in 0.26 a session default makes every test
+    that requests ``event_loop`` an error at collection."""
+    return pytest_asyncio_version() < (1, 0)
 
 
 def describe_driver(config: pytest.Config) -> str:
@@ -92,9 +155,19 @@ def describe_driver(config: pytest.Config) -> str:
         return "green-light"
     mode = config.getoption("asyncio_mode", None) or config.getini("asyncio_mode")
     described = f"pytest-asyncio {version('pytest-asyncio')} ({mode} mode"
-    user_set = user_loop_scopes(config)
-    if user_set:
-        described += "; you set " + ", ".join(f"{k}={v}" for k, v in user_set.items())
+    overridden = config.stash.get(OVERRIDDEN_LOOP_SCOPES_KEY, {})
+    if overridden:
+        scope = config.stash[SETTINGS_KEY].loop_scope
+        described += (
+            "; your "
+            + ", ".join(f"{name}={value}" for name, value in overridden.items())
+            + f" taken as green_light_loop_scope = {scope}"
+            + (
+                ", set green_light_loop_scope = function for per-test loops"
+                if scope == "session"
+                else ""
+            )
+        )
     return described + ")"
 
 
@@ -122,11 +195,16 @@ class PytestAsyncioBridge:
         )
 
     def _building_loop(self, scope: str) -> bool:
-        """Whether pytest-asyncio is setting up its runner (or loop) of this scope."""
+        """Whether pytest-asyncio is setting up its runner (or loop) of this scope, or
+        (session) the user's own ``event_loop`` fixture, the 0.2x recipe for one loop."""
         if not self._setting_up:
             return False
         fixturedef = self._setting_up[-1]
-        return fixturedef.scope == scope and self._is_pytest_asyncios(fixturedef)
+        if fixturedef.scope != scope:
+            return False
+        return self._is_pytest_asyncios(fixturedef) or (
+            scope == "session" and fixturedef.argname == "event_loop"
+        )
 
     def new_event_loop(self, fresh: Any) -> asyncio.AbstractEventLoop:
         worker = self.lifecycle.worker
@@ -143,7 +221,14 @@ class PytestAsyncioBridge:
             # A runner's loop: its tasks get sync IO. Other callers (anyio's runner,
             # the tests' own asyncio.run()) get a plain loop.
             loop.set_task_factory(self.lifecycle.fresh_loop_task_factory)
+            self.lifecycle.runner_loops.add(loop)
         return loop
+
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        if self.lifecycle.settings.loop_scope == "session":
+            add_session_anchor(items)
+            if tests_marked_for_the_session_loop():
+                mark_tests_for_the_session_loop(items)
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionstart(self) -> None:
@@ -197,6 +282,7 @@ class PytestAsyncioBridge:
         if (
             replaced is not None
             and replaced is not worker_loop
+            and replaced not in self.lifecycle.runner_loops
             and not replaced.is_closed()
             and not replaced.is_running()
         ):
@@ -215,17 +301,35 @@ def configure(config: pytest.Config, lifecycle: WorkerLifecycle) -> None:
 ANCHOR = "_green_light_session_loop"
 
 
-def set_up_anchor_first(items: list[pytest.Item]) -> None:
+def add_session_anchor(items: list[pytest.Item]) -> None:
     """Make the session-loop anchor the first fixture each test sets up.
 
-    pytest 8 sets up a root conftest's autouse fixtures before a plugin's; torn down
-    after pytest-asyncio's session runner, they would find the worker loop closed.
+    Added here rather than by autouse: anyio takes over every coroutine fixture in a
+    test that uses ``anyio_backend``, so its tests do without it. First, because pytest
+    8 sets up a root conftest's autouse fixtures before a plugin's; torn down after
+    pytest-asyncio's session runner, they would find the worker loop closed.
     """
     for item in items:
         names = getattr(item, "fixturenames", None)
-        if names and ANCHOR in names and names[0] != ANCHOR:
+        if names is None or "anyio_backend" in names:
+            continue
+        if ANCHOR in names:
             names.remove(ANCHOR)
-            names.insert(0, ANCHOR)
+        names.insert(0, ANCHOR)
+
+
+def mark_tests_for_the_session_loop(items: list[pytest.Item]) -> None:
+    """Give each async test that names no loop scope the session loop its fixtures are
+    on; a test that requests ``event_loop`` (the 0.2x way) keeps that loop."""
+    for item in items:
+        marker = item.get_closest_marker("asyncio")
+        if (
+            marker is not None
+            and "event_loop" not in getattr(item, "fixturenames", ())
+            and not {"loop_scope", "scope"} & set(marker.kwargs)
+            and inspect.iscoroutinefunction(getattr(item, "obj", None))
+        ):
+            item.add_marker(pytest.mark.asyncio(loop_scope="session"), append=False)
 
 
 def mark_function_loop_tests(items: list[pytest.Item]) -> None:

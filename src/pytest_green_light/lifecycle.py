@@ -6,6 +6,7 @@ import asyncio
 import contextvars
 import logging
 import warnings
+import weakref
 from collections.abc import Generator
 from typing import Any
 
@@ -57,6 +58,11 @@ class WorkerLifecycle:
         self._test_token: contextvars.Token[str | None] | None = None
         # Tasks tests left running on purpose (leaked_tasks = warn|ignore), by owner.
         self._kept: dict[asyncio.Task[Any], str] = {}
+        # Loops pytest-asyncio's other runners made (class, module, package scope):
+        # theirs to close, and before 1.3 it runs tests on whichever one is current.
+        self.runner_loops: weakref.WeakSet[asyncio.AbstractEventLoop] = (
+            weakref.WeakSet()
+        )
 
     # -- session (hooks: this object is registered as a plugin in workers) ----
 
@@ -133,9 +139,18 @@ class WorkerLifecycle:
         self.sync_io.for_item(item)
         self._test_token = running_test.set(item.nodeid)
         if self.loop_scope_for(item) == "session":
-            self.worker.ensure_current()
+            self._restore_worker_loop()
             self._ledger = TaskLedger(item.nodeid)
             self._ledger_token = current_ledger.set(self._ledger)
+
+    def _restore_worker_loop(self) -> None:
+        """Make the worker loop current again, unless an open loop of one of
+        pytest-asyncio's runners is: the tests of its scope run on it."""
+        if self.runner_loops:
+            loop = current_loop()
+            if loop is not None and loop in self.runner_loops and not loop.is_closed():
+                return
+        self.worker.ensure_current()
 
     @pytest.hookimpl(trylast=True)
     def pytest_runtest_teardown(self, item: pytest.Item) -> None:
@@ -153,6 +168,22 @@ class WorkerLifecycle:
         loop = self.worker.loop
         if leftovers and not loop.is_closed():
             self._handle_test_leftovers(item, loop, leftovers)
+
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_fixture_setup(
+        self, fixturedef: pytest.FixtureDef[Any]
+    ) -> Generator[None, Any, Any]:
+        """A wider-scoped fixture set up inside a test is not that test's: the tasks it
+        starts (and what they log) belong to the fixture, whichever test came first."""
+        if fixturedef.scope == "function":
+            return (yield)
+        ledger_token = current_ledger.set(None)
+        test_token = running_test.set(None)
+        try:
+            return (yield)
+        finally:
+            running_test.reset(test_token)
+            current_ledger.reset(ledger_token)
 
     def run_on_own_loop(self) -> Generator[asyncio.AbstractEventLoop, None, None]:
         """The body of the fixture that gives a test a fresh loop, closed after it."""

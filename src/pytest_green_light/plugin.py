@@ -53,6 +53,8 @@ def pytest_configure(config: pytest.Config) -> None:
     plugin_settings = settings.read_settings(config)
     config.stash[settings.SETTINGS_KEY] = plugin_settings
     with_pytest_asyncio = coordination.has_pytest_asyncio(config)
+    if with_pytest_asyncio:
+        coordination.require_supported_pytest_asyncio()
     register_markers(config, asyncio_marker=not with_pytest_asyncio)
     if plugin_settings.debug:
         logging.getLogger("pytest_green_light").setLevel(logging.DEBUG)
@@ -117,7 +119,6 @@ def pytest_collection_modifyitems(
     read_item_markers(items)
     if coordination.has_pytest_asyncio(config):
         coordination.mark_function_loop_tests(items)
-        coordination.set_up_anchor_first(items)
 
 
 @pytest.hookimpl(wrapper=True)

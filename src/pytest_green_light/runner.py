@@ -10,6 +10,7 @@ loop scope ``function``). Tests and fixtures that belong to another async plugin
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import functools
 import inspect
 from collections.abc import AsyncGenerator, Callable, Coroutine, Generator
@@ -130,10 +131,13 @@ class GreenLightRunner:
             generator = func(*args, **kwargs)
             fixture_loop = loop()
             value = fixture_loop.run_until_complete(generator.__anext__())
+            # Torn down in the context it was set up in (whose tasks are whose), not in
+            # that of whichever test happens to be tearing down then.
+            context = contextvars.copy_context()
 
             def teardown() -> None:
                 try:
-                    fixture_loop.run_until_complete(generator.__anext__())
+                    context.run(fixture_loop.run_until_complete, generator.__anext__())
                 except StopAsyncIteration:
                     return
                 raise RuntimeError(

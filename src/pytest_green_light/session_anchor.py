@@ -1,7 +1,8 @@
 """Registered as a plugin when pytest-asyncio drives tests on a session loop.
 
-Its autouse session fixture makes pytest-asyncio build its session loop (on the worker
-loop) at each worker's first test. Built first, that runner is torn down last, so every
+Its session fixture, which the bridge puts first in every test that anyio does not own,
+makes pytest-asyncio build its session loop (on the worker loop) at each worker's first
+test. Built first, that runner is torn down last, so every
 session fixture's teardown still finds the worker loop open; and a function-loop test
 that runs first cannot make pytest-asyncio 0.26 close a current loop it did not create.
 """
@@ -11,6 +12,6 @@ from __future__ import annotations
 import pytest_asyncio
 
 
-@pytest_asyncio.fixture(scope="session", loop_scope="session", autouse=True)
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def _green_light_session_loop() -> None:
     return None

@@ -109,10 +109,12 @@ class WorkerLoop:
         return threading.get_ident() == self.thread_ident
 
     def retire(self, report_leftovers: LeftoverReport) -> None:
-        """Cancel (and report) pending tasks before the loop's runner closes it."""
+        """Cancel (and report) pending tasks and finalize async generators before the
+        loop's runner closes it (pytest-asyncio before 1.0 only closes it)."""
         loop = self._loop
         if loop is not None and not loop.is_closed() and not self._retired:
             _cancel_leftovers(loop, report_leftovers)
+            loop.run_until_complete(loop.shutdown_asyncgens())
         self._retired = True
         log.debug("worker loop %#x handed back to the runner that closes it", id(loop))
 
