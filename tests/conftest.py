@@ -4,6 +4,7 @@ import importlib.util
 import json
 import os
 from dataclasses import dataclass
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -11,10 +12,19 @@ import pytest
 from sqlalchemy.engine import URL, make_url
 
 HAS_PYTEST_ASYNCIO = importlib.util.find_spec("pytest_asyncio") is not None
+PYTEST_ASYNCIO = (
+    tuple(int(part) for part in version("pytest-asyncio").split(".")[:2])
+    if HAS_PYTEST_ASYNCIO
+    else ()
+)
+# asyncio_default_test_loop_scope came with pytest-asyncio 0.26.
+HAS_TEST_DEFAULT = PYTEST_ASYNCIO >= (0, 26)
 
 # Tests of the pytest-asyncio coordination need pytest-asyncio (the matrix has cells
 # without it; there the plugin's own runner is what the other tests check).
-collect_ignore = [] if HAS_PYTEST_ASYNCIO else ["test_pytest_asyncio.py"]
+collect_ignore = (
+    [] if HAS_PYTEST_ASYNCIO else ["test_pytest_asyncio.py", "test_user_suites.py"]
+)
 
 # How async tests are driven in an inner run: by pytest-green-light itself (pytest-asyncio
 # disabled), or by pytest-asyncio in either mode.
@@ -78,6 +88,9 @@ class Inner:
     driver: str = "green-light"
     distribution: str = "n0"
     timeout: float = INNER_RUN_TIMEOUT_SECONDS
+    # anyio's plugin costs every inner pytest process 0.3 s to import: on only where
+    # the test is about running beside it.
+    with_anyio: bool = False
 
     @property
     def facts_path(self) -> Path:
@@ -87,6 +100,7 @@ class Inner:
         try:
             return self.pytester.runpytest_subprocess(
                 *(() if cache else ("-p", "no:cacheprovider")),
+                *(() if self.with_anyio else ("-p", "no:anyio")),
                 *DRIVERS[self.driver],
                 *DISTRIBUTIONS.get(self.distribution, ()),
                 *args,
