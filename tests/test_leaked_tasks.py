@@ -128,3 +128,50 @@ def test_kept_tasks_run_on_and_are_cancelled_and_named_at_session_end(
     asyncio_log = inner.facts_path.with_name("facts.jsonl.asyncio.log")
     assert "destroyed" not in (asyncio_log.read_text() if asyncio_log.exists() else "")
     assert "destroyed" not in result.stdout.str() + result.stderr.str()
+
+
+WIDER_FIXTURE_TASK = """
+import asyncio
+import logging
+import pytest
+from facts import async_fixture
+
+log = logging.getLogger("app")
+
+
+@async_fixture(scope="module")
+async def ticker():
+    ticks = []
+
+    async def tick():
+        while True:
+            ticks.append(1)
+            log.warning("tick")
+            await asyncio.sleep(0.001)
+
+    task = asyncio.ensure_future(tick())
+    yield ticks
+    task.cancel()
+
+
+@pytest.mark.parametrize("n", range(3))
+@pytest.mark.asyncio
+async def test_the_ticker_still_ticks(ticker, caplog_xdist_compatible, n):
+    before = len(ticker)
+    await asyncio.sleep(0.02)
+    assert len(ticker) > before
+    assert "tick" not in caplog_xdist_compatible.messages
+"""
+
+
+@pytest.mark.compat
+def test_a_wider_fixture_set_up_inside_a_test_keeps_its_tasks_and_their_records(
+    inner: Inner, driver: str
+) -> None:
+    """The module fixture is set up lazily in the first test; its task is the
+    fixture's, not that test's: never cancelled or reported after it, and what it logs
+    is not in any test's records (warnings are errors in this inner run)."""
+    inner.driver = driver
+    inner.pytester.makepyfile(test_ticker=WIDER_FIXTURE_TASK)
+
+    inner.run().assert_outcomes(passed=3)
