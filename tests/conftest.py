@@ -4,19 +4,16 @@ import importlib.util
 import json
 import os
 from dataclasses import dataclass
-from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy.engine import URL, make_url
 
+from pytest_green_light import coordination
+
 HAS_PYTEST_ASYNCIO = importlib.util.find_spec("pytest_asyncio") is not None
-PYTEST_ASYNCIO = (
-    tuple(int(part) for part in version("pytest-asyncio").split(".")[:2])
-    if HAS_PYTEST_ASYNCIO
-    else ()
-)
+PYTEST_ASYNCIO = coordination.pytest_asyncio_version() if HAS_PYTEST_ASYNCIO else ()
 # asyncio_default_test_loop_scope came with pytest-asyncio 0.26.
 HAS_TEST_DEFAULT = PYTEST_ASYNCIO >= (0, 26)
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import inspect
 import re
 import sys
@@ -80,18 +81,20 @@ def _has_ini(config: pytest.Config, name: str) -> bool:
     return True
 
 
+@functools.cache
 def pytest_asyncio_version() -> tuple[int, ...]:
+    """The installed pytest-asyncio's (major, minor); read from its metadata once."""
     return tuple(
         int(part) for part in re.findall(r"\d+", version("pytest-asyncio"))[:2]
     )
 
 
 def require_supported_pytest_asyncio() -> None:
-    found = version("pytest-asyncio")
     if pytest_asyncio_version() < OLDEST_PYTEST_ASYNCIO:
         raise pytest.UsageError(
             UNSUPPORTED_PYTEST_ASYNCIO.format(
-                found=found, oldest=".".join(map(str, OLDEST_PYTEST_ASYNCIO))
+                found=version("pytest-asyncio"),
+                oldest=".".join(map(str, OLDEST_PYTEST_ASYNCIO)),
             )
         )
 

@@ -69,9 +69,10 @@ class TaskFactory:
         coro: Coroutine[Any, Any, Any] | Generator[Any, None, Any],
         **kwargs: Any,
     ) -> asyncio.Task[Any]:
+        housekeeping = isinstance(coro, _ASYNC_GENERATOR_ACLOSE)
         coro = self.sync_io.bridge(coro, loop)
         task: asyncio.Task[Any] = asyncio.Task(coro, loop=loop, **kwargs)
-        if self.record and not isinstance(coro, _ASYNC_GENERATOR_ACLOSE):
+        if self.record and not housekeeping:
             ledger = current_ledger.get()
             if ledger is not None:
                 ledger.tasks.append(task)
