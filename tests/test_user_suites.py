@@ -50,7 +50,7 @@ def outcomes(inner: Inner, *args: str) -> dict[str, str]:
             "failed"
             if kinds & {"failure", "error"}
             else "skipped"
-            if kinds
+            if "skipped" in kinds
             else "passed"
         )
     return results
