@@ -131,6 +131,64 @@ def test_loop_scope_defaults_the_user_set_follow_the_plugins_and_the_header_says
     assert len({f["loop"] for f in inner.facts()}) == 1
 
 
+def test_in_loop_scope_function_each_fixture_runs_on_the_loop_of_its_own_scope(
+    inner: Inner, asyncio_driver: str
+) -> None:
+    """The user's fixture default of ``function`` would make a session fixture without
+    a loop_scope a ScopeMismatch; per-test loops keep it on the session loop."""
+    inner.driver = asyncio_driver
+    inner.pytester.makeini(
+        "[pytest]\nfilterwarnings = error\nasyncio_default_fixture_loop_scope = function\n"
+    )
+    inner.pytester.makepyfile(
+        test_scopes="""
+        import asyncio
+        import pytest
+        from facts import async_fixture, record
+
+        @async_fixture(scope="session")
+        async def session_loop():
+            return asyncio.get_running_loop()
+
+        @async_fixture(scope="module")
+        async def module_loop():
+            return asyncio.get_running_loop()
+
+        @async_fixture
+        async def function_loop():
+            return asyncio.get_running_loop()
+
+        @pytest.mark.parametrize("n", range(2))
+        @pytest.mark.asyncio
+        async def test_scopes(session_loop, module_loop, function_loop, n):
+            record(
+                "test",
+                on_function_loop=asyncio.get_running_loop() is function_loop,
+                module_is_session=module_loop is session_loop,
+                session_loop=id(session_loop),
+                module_loop=id(module_loop),
+            )
+        """
+    )
+
+    result = inner.run("--green-light-loop-scope=function")
+
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(
+        [
+            "green-light 1.0.0: loop scope function, * pytest-asyncio * mode; your "
+            "asyncio_default_fixture_loop_scope=function taken as green_light_loop_scope"
+            " = function: async fixtures on the loop of their own scope)"
+        ]
+    )
+    facts = inner.facts()
+    assert all(f["on_function_loop"] for f in facts), facts
+    assert not any(f["module_is_session"] for f in facts), facts
+    assert len({f["loop"] for f in facts}) == 2
+    assert len({f["session_loop"] for f in facts}) == 1
+    assert len({f["module_loop"] for f in facts}) == 1
+
+
 def test_session_fixture_teardown_still_finds_the_worker_loop_open(
     inner: Inner, driver: str
 ) -> None:

@@ -111,21 +111,24 @@ def async_fixture_decorator(config: pytest.Config) -> Callable[..., Any]:
 
 def _loop_scope_defaults(
     config: pytest.Config, loop_scope: LoopScope
-) -> dict[str, str]:
-    """What pytest-asyncio's two defaults are taken to be under ``loop_scope``.
+) -> dict[str, str | None]:
+    """What pytest-asyncio's two defaults are taken to be under ``loop_scope`` (None:
+    unset).
 
     ``session``: both, so that no fixture runs on a per-test loop while its test runs on
     the worker loop (a pair pytest-asyncio never runs by itself). ``function``: tests on
-    their own loops, and each fixture on the loop of its own scope where pytest-asyncio
-    can say so (1.5); before that, a fixture default the user set is kept.
+    their own loops, and each fixture on the loop of its own scope, which pytest-asyncio
+    1.5 has a value for and earlier versions take from an unset fixture default.
     """
     if loop_scope == "session":
-        return {name: "session" for name in LOOP_SCOPE_INI if _has_ini(config, name)}
-    defaults = {TEST_LOOP_SCOPE_INI: "function"}
-    if pytest_asyncio_version() >= FIXTURE_SCOPE_VALUE_SINCE:
-        defaults[FIXTURE_LOOP_SCOPE_INI] = "fixture-scope"
-    elif not _user_set_ini(config, FIXTURE_LOOP_SCOPE_INI):
-        defaults[FIXTURE_LOOP_SCOPE_INI] = "function"
+        defaults: dict[str, str | None] = dict.fromkeys(LOOP_SCOPE_INI, "session")
+    else:
+        defaults = {
+            TEST_LOOP_SCOPE_INI: "function",
+            FIXTURE_LOOP_SCOPE_INI: "fixture-scope"
+            if pytest_asyncio_version() >= FIXTURE_SCOPE_VALUE_SINCE
+            else None,
+        }
     return {name: value for name, value in defaults.items() if _has_ini(config, name)}
 
 
@@ -134,16 +137,30 @@ def line_up_loop_scopes(config: pytest.Config, loop_scope: LoopScope) -> None:
     file says; what the user set differently is kept for the report header.
 
     Runs before pytest-asyncio's ``pytest_configure`` reads them. There is no public
-    way to give an ini key a value, so the value goes where ``getini`` looks first.
+    way to give an ini key a value, so the value goes where ``getini`` looks first. A
+    default to unset stays until ``unset_loop_scope_defaults``: unset in
+    ``pytest_configure``, pytest-asyncio would warn the user that it is unset.
     """
     overridden: dict[str, str] = {}
     for name, value in _loop_scope_defaults(config, loop_scope).items():
         if _user_set_ini(config, name) and config.getini(name) != value:
             overridden[name] = str(config.getini(name))
-        if name == TEST_LOOP_SCOPE_INI and tests_marked_for_the_session_loop():
+        if value is None or (
+            value == "session"
+            and name == TEST_LOOP_SCOPE_INI
+            and tests_marked_for_the_session_loop()
+        ):
             continue
         config._inicache[name] = value
     config.stash[OVERRIDDEN_LOOP_SCOPES_KEY] = overridden
+
+
+def unset_loop_scope_defaults(config: pytest.Config, loop_scope: LoopScope) -> None:
+    """Unset the defaults ``loop_scope`` wants unset, once pytest-asyncio's
+    ``pytest_configure`` has read them."""
+    for name, value in _loop_scope_defaults(config, loop_scope).items():
+        if value is None:
+            config._inicache[name] = None
 
 
 def tests_marked_for_the_session_loop() -> bool:
@@ -168,7 +185,7 @@ def describe_driver(config: pytest.Config) -> str:
             + (
                 ", set green_light_loop_scope = function for per-test loops"
                 if scope == "session"
-                else ""
+                else ": async fixtures on the loop of their own scope"
             )
         )
     return described + ")"
@@ -191,6 +208,7 @@ class PytestAsyncioBridge:
         self._setting_up: list[pytest.FixtureDef[Any]] = []
         self._holder: pytest.FixtureDef[Any] | None = None
         self._previous_policy: Any = None
+        self._fixtures_seen: set[pytest.FixtureDef[Any]] = set()
 
     def _is_pytest_asyncios(self, fixturedef: pytest.FixtureDef[Any]) -> bool:
         return (
@@ -226,6 +244,15 @@ class PytestAsyncioBridge:
             loop.set_task_factory(self.lifecycle.fresh_loop_task_factory)
             self.lifecycle.runner_loops.add(loop)
         return loop
+
+    # tryfirst, and registered after pytest-asyncio: runs before it reads the fixtures.
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_pycollect_makeitem(self, collector: pytest.Collector) -> None:
+        if (
+            self.lifecycle.settings.loop_scope == "session"
+            and tests_marked_for_the_session_loop()
+        ):
+            keep_event_loop_fixtures_on_it(collector.session, self._fixtures_seen)
 
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
         if self.lifecycle.settings.loop_scope == "session":
@@ -333,6 +360,50 @@ def mark_tests_for_the_session_loop(items: list[pytest.Item]) -> None:
             and inspect.iscoroutinefunction(getattr(item, "obj", None))
         ):
             item.add_marker(pytest.mark.asyncio(loop_scope="session"), append=False)
+
+
+def keep_event_loop_fixtures_on_it(
+    session: pytest.Session, seen: set[pytest.FixtureDef[Any]]
+) -> None:
+    """Before 1.0: an async fixture that requests ``event_loop`` (the 0.2x way) runs on
+    that loop, as its tests do, instead of the session loop of the fixture default.
+
+    pytest-asyncio 0.24-0.26 reads a fixture's loop scope from ``_loop_scope`` on its
+    function when it collects, and nothing public lists a session's fixtures (these
+    versions run on pytest 8 only, whose fixture manager is read here).
+    """
+    fixturemanager = session._fixturemanager
+    for fixturedefs in fixturemanager._arg2fixturedefs.values():  # type: ignore[attr-defined]
+        for fixturedef in fixturedefs:
+            if fixturedef in seen:
+                continue
+            seen.add(fixturedef)
+            func = fixturedef.func
+            if (
+                "event_loop" in fixturedef.argnames
+                and (
+                    inspect.iscoroutinefunction(func)
+                    or inspect.isasyncgenfunction(func)
+                )
+                and getattr(func, "_loop_scope", None) is None
+            ):
+                func._loop_scope = "function"
+
+
+def leave_named_wider_loop_scopes(items: list[pytest.Item]) -> None:
+    """A test whose ``asyncio`` marker names a loop scope wider than ``function`` runs
+    on that scope's loop, shared with its fixtures of that scope: in loop scope
+    ``function`` it gets no loop of its own (before 1.3 pytest-asyncio runs a test on
+    whatever loop is current)."""
+    for item in items:
+        if LOOP_SCOPE_KEY in item.stash:
+            continue
+        marker = item.get_closest_marker("asyncio")
+        if marker is None:
+            continue
+        named = marker.kwargs.get("loop_scope") or marker.kwargs.get("scope")
+        if named not in (None, "function"):
+            item.stash[LOOP_SCOPE_KEY] = "session"
 
 
 def mark_function_loop_tests(items: list[pytest.Item]) -> None:

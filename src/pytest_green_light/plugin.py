@@ -102,6 +102,15 @@ def pytest_configure(config: pytest.Config) -> None:
         )
 
 
+# trylast: after pytest-asyncio's pytest_configure has read the user's loop scopes.
+# (pytest reads hooks only from names that start with "pytest_".)
+@pytest.hookimpl(trylast=True, specname="pytest_configure")
+def pytest_configure_after_pytest_asyncio(config: pytest.Config) -> None:
+    plugin_settings = config.stash[settings.SETTINGS_KEY]
+    if plugin_settings.autouse and coordination.has_pytest_asyncio(config):
+        coordination.unset_loop_scope_defaults(config, plugin_settings.loop_scope)
+
+
 def pytest_report_header(config: pytest.Config) -> str:
     plugin_settings = config.stash[settings.SETTINGS_KEY]
     if not plugin_settings.autouse:
@@ -119,6 +128,8 @@ def pytest_collection_modifyitems(
     read_item_markers(items)
     if coordination.has_pytest_asyncio(config):
         coordination.mark_function_loop_tests(items)
+        if config.stash[settings.SETTINGS_KEY].loop_scope == "function":
+            coordination.leave_named_wider_loop_scopes(items)
 
 
 @pytest.hookimpl(wrapper=True)
