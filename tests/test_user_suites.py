@@ -14,6 +14,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 import pytest
+from sqlalchemy.engine import URL
 
 from conftest import HAS_TEST_DEFAULT, PYTEST_ASYNCIO, Inner
 
@@ -56,11 +57,11 @@ def outcomes(inner: Inner, *args: str) -> dict[str, str]:
     return results
 
 
-def compare(inner: Inner) -> dict[str, str]:
-    """Outcomes with the plugin, after checking that nothing that passed without it
-    fails with it."""
+def compare(inner: Inner, *plugin_args: str) -> dict[str, str]:
+    """Outcomes with the plugin (given ``plugin_args``, which only it knows), after
+    checking that nothing that passed without it fails with it."""
     without = outcomes(inner, "-p", "no:green_light")
-    with_plugin = outcomes(inner)
+    with_plugin = outcomes(inner, *plugin_args)
     passed_without = {test for test, outcome in without.items() if outcome == "passed"}
     assert passed_without, f"nothing passed without the plugin: {without}"
     worse = {
@@ -72,15 +73,30 @@ def compare(inner: Inner) -> dict[str, str]:
     return with_plugin
 
 
+DEFAULTS = (None, "function", "session")
+# Every pair of pytest-asyncio's defaults (the test default exists from 0.26) in both
+# modes; strict runs without xdist and auto under it, so each pair meets both. Four of
+# them are the usual ones; `scripts/test` runs only those, the nox cells all.
+USUAL = {("auto", "function", None), ("strict", "function", "function")}
+USUAL |= {("strict", None, None), ("strict", "session", "session")}
+DEFAULT_PAIRS = [
+    pytest.param(
+        mode,
+        fixture_default,
+        test_default,
+        "n0" if mode == "strict" else "n2",
+        marks=()
+        if (mode, fixture_default, test_default) in USUAL
+        else pytest.mark.every_combination,
+    )
+    for mode in ("strict", "auto")
+    for fixture_default in DEFAULTS
+    for test_default in (DEFAULTS if HAS_TEST_DEFAULT else (None,))
+]
+
+
 @pytest.mark.parametrize(
-    ("mode", "fixture_default", "test_default", "distribution"),
-    [
-        # The setting pytest-asyncio's "loop scope is unset" warning asks for.
-        ("auto", "function", None, "n2"),
-        ("strict", "function", "function", "n0"),
-        ("strict", None, None, "n0"),
-        ("strict", "session", "session", "n0"),
-    ],
+    ("mode", "fixture_default", "test_default", "distribution"), DEFAULT_PAIRS
 )
 def test_a_user_style_suite_passes_with_the_plugin_where_it_passes_without(
     inner: Inner,
@@ -103,14 +119,68 @@ def test_a_user_style_suite_passes_with_the_plugin_where_it_passes_without(
     assert len(with_plugin) == 21
 
 
+@pytest.mark.parametrize(
+    ("mode", "fixture_default", "distribution"),
+    [("strict", None, "n0"), ("auto", "function", "n2")],
+)
+def test_per_test_loops_keep_what_passes_without_the_plugin(
+    inner: Inner, mode: str, fixture_default: str | None, distribution: str
+) -> None:
+    """``green_light_loop_scope = function``: tests on loops of their own, each async
+    fixture on the loop of its own scope, so the session engine written without a
+    loop_scope works, which it does not under a fixture default of ``function``."""
+    inner.driver, inner.distribution, inner.with_anyio = mode, distribution, True
+    inner.pytester.copy_example("user_suite")
+    inner.pytester.makeini(user_ini(fixture_default, None, warnings_are_errors=True))
+
+    with_plugin = compare(inner, "--green-light-loop-scope=function")
+
+    engine_tests = {test: o for test, o in with_plugin.items() if "engine" in test}
+    assert set(engine_tests.values()) == {"passed"}, engine_tests
+    assert len(engine_tests) == 3
+
+
+@pytest.mark.parametrize(
+    ("mode", "fixture_default", "distribution"),
+    [("strict", None, "n0"), ("auto", "function", "n2")],
+)
+def test_an_asyncpg_suite_passes_with_the_plugin_where_it_passes_without(
+    inner: Inner,
+    pg_url: URL,
+    monkeypatch: pytest.MonkeyPatch,
+    mode: str,
+    fixture_default: str | None,
+    distribution: str,
+) -> None:
+    """asyncpg fails loudly on a loop mix-up ("attached to a different loop"), then
+    hangs the next set-up: every test passes, on one PostgreSQL server."""
+    inner.driver, inner.distribution = mode, distribution
+    inner.pytester.copy_example("asyncpg_suite")
+    inner.pytester.makeini(user_ini(fixture_default, None, warnings_are_errors=True))
+    url = pg_url.set(database="postgres")
+    monkeypatch.setenv("DATABASE_URL", url.render_as_string(hide_password=False))
+
+    with_plugin = compare(inner)
+
+    assert set(with_plugin.values()) == {"passed"}, with_plugin
+    assert len(with_plugin) == 8
+
+
 if HAS_EVENT_LOOP_FIXTURE:  # pytest-asyncio 1.0 removed it
 
     @pytest.mark.parametrize("suite", ["event_loop_requests", "event_loop_override"])
     @pytest.mark.parametrize("fixture_default", [None, "function"])
+    @pytest.mark.parametrize(
+        ("mode", "distribution"), [("strict", "n0"), ("auto", "n2")]
+    )
     def test_a_0_2x_era_suite_with_event_loop_passes_with_the_plugin(
-        inner: Inner, suite: str, fixture_default: str | None
+        inner: Inner,
+        suite: str,
+        fixture_default: str | None,
+        mode: str,
+        distribution: str,
     ) -> None:
-        inner.driver, inner.distribution, inner.with_anyio = "auto", "n2", True
+        inner.driver, inner.distribution, inner.with_anyio = mode, distribution, True
         inner.pytester.copy_example(suite)
         # Such suites live with pytest-asyncio's deprecation warnings about event_loop.
         inner.pytester.makeini(
