@@ -15,7 +15,7 @@ from typing import NamedTuple
 import nox
 
 nox.options.default_venv_backend = "uv"
-nox.options.sessions = ["matrix"]
+nox.options.sessions = ["matrix", "unsupported_pytest_asyncio"]
 
 
 class Cell(NamedTuple):
@@ -84,3 +84,21 @@ def matrix(session: nox.Session, cell: Cell) -> None:
         packages.append("execnet<2.1")
     session.install(*packages)
     session.run("python", "-m", "pytest", "-n", "2", "-m", "compat", *session.posargs)
+
+
+@nox.session(python="3.11", tags=["ci"])
+def unsupported_pytest_asyncio(session: nox.Session) -> None:
+    """pytest-asyncio 0.23, below the supported range: the run stops with one line.
+
+    The outer run goes without the plugin, which would stop it too.
+    """
+    session.install("pytest-asyncio==0.23.*", "-e", ".[test]")
+    session.run(
+        "python",
+        "-m",
+        "pytest",
+        "-p",
+        "no:green_light",
+        "tests/test_unsupported_pytest_asyncio.py",
+        *session.posargs,
+    )

@@ -18,10 +18,13 @@ PYTEST_ASYNCIO = coordination.pytest_asyncio_version() if HAS_PYTEST_ASYNCIO els
 HAS_TEST_DEFAULT = PYTEST_ASYNCIO >= (0, 26)
 
 # Tests of the pytest-asyncio coordination need pytest-asyncio (the matrix has cells
-# without it; there the plugin's own runner is what the other tests check).
+# without it; there the plugin's own runner is what the other tests check). The test of
+# an unsupported one runs in the nox session that installs one.
 collect_ignore = (
     [] if HAS_PYTEST_ASYNCIO else ["test_pytest_asyncio.py", "test_user_suites.py"]
 )
+if not HAS_PYTEST_ASYNCIO or PYTEST_ASYNCIO >= coordination.OLDEST_PYTEST_ASYNCIO:
+    collect_ignore.append("test_unsupported_pytest_asyncio.py")
 
 # How async tests are driven in an inner run: by pytest-green-light itself (pytest-asyncio
 # disabled), or by pytest-asyncio in either mode.
