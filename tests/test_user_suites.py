@@ -12,6 +12,7 @@ plugin is installed beside pytest-asyncio, as in FastAPI projects.
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from typing import Any
 
 import pytest
 from sqlalchemy.engine import URL
@@ -73,25 +74,32 @@ def compare(inner: Inner, *plugin_args: str) -> dict[str, str]:
     return with_plugin
 
 
+def case(*values: str | None, usual: bool) -> Any:
+    """A parameter set; `scripts/test` runs only the usual ones, the nox cells all."""
+    return pytest.param(*values, marks=() if usual else pytest.mark.every_combination)
+
+
 DEFAULTS = (None, "function", "session")
+USUAL_DEFAULT_PAIRS = {("auto", "function", None), ("strict", "function", "function")}
+USUAL_DEFAULT_PAIRS |= {("strict", None, None), ("strict", "session", "session")}
 # Every pair of pytest-asyncio's defaults (the test default exists from 0.26) in both
-# modes; strict runs without xdist and auto under it, so each pair meets both. Four of
-# them are the usual ones; `scripts/test` runs only those, the nox cells all.
-USUAL = {("auto", "function", None), ("strict", "function", "function")}
-USUAL |= {("strict", None, None), ("strict", "session", "session")}
+# modes; strict runs without xdist and auto under it, so each pair meets both.
 DEFAULT_PAIRS = [
-    pytest.param(
+    case(
         mode,
         fixture_default,
         test_default,
         "n0" if mode == "strict" else "n2",
-        marks=()
-        if (mode, fixture_default, test_default) in USUAL
-        else pytest.mark.every_combination,
+        usual=(mode, fixture_default, test_default) in USUAL_DEFAULT_PAIRS,
     )
     for mode in ("strict", "auto")
     for fixture_default in DEFAULTS
     for test_default in (DEFAULTS if HAS_TEST_DEFAULT else (None,))
+]
+# The setting pytest-asyncio's warning asks for, under xdist; and nothing set.
+WARNED_AND_UNSET = [
+    case("auto", "function", "n2", usual=True),
+    case("strict", None, "n0", usual=False),
 ]
 
 
@@ -119,10 +127,7 @@ def test_a_user_style_suite_passes_with_the_plugin_where_it_passes_without(
     assert len(with_plugin) == 21
 
 
-@pytest.mark.parametrize(
-    ("mode", "fixture_default", "distribution"),
-    [("strict", None, "n0"), ("auto", "function", "n2")],
-)
+@pytest.mark.parametrize(("mode", "fixture_default", "distribution"), WARNED_AND_UNSET)
 def test_per_test_loops_keep_what_passes_without_the_plugin(
     inner: Inner, mode: str, fixture_default: str | None, distribution: str
 ) -> None:
@@ -140,10 +145,7 @@ def test_per_test_loops_keep_what_passes_without_the_plugin(
     assert len(engine_tests) == 3
 
 
-@pytest.mark.parametrize(
-    ("mode", "fixture_default", "distribution"),
-    [("strict", None, "n0"), ("auto", "function", "n2")],
-)
+@pytest.mark.parametrize(("mode", "fixture_default", "distribution"), WARNED_AND_UNSET)
 def test_an_asyncpg_suite_passes_with_the_plugin_where_it_passes_without(
     inner: Inner,
     pg_url: URL,
