@@ -296,6 +296,13 @@ class PytestAsyncioBridge:
             # registered; a finalizer added now runs before it: report leftovers there.
             self._holder = None
             fixturedef.addfinalizer(self.lifecycle.retire_worker_loop)
+        elif isinstance(result, asyncio.AbstractEventLoop) and self._is_pytest_asyncios(
+            fixturedef
+        ):
+            # Before 1.0 the teardown of pytest-asyncio's loop fixtures closes (and
+            # warns about) the current loop unless it is theirs: make theirs current
+            # first (the worker loop is after a test's own loop, or between tests).
+            fixturedef.addfinalizer(functools.partial(asyncio.set_event_loop, result))
         return result
 
     def pytest_fixture_post_finalizer(self, fixturedef: pytest.FixtureDef[Any]) -> None:
