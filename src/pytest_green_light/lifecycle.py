@@ -55,6 +55,7 @@ class WorkerLifecycle:
         self._test_loop: asyncio.AbstractEventLoop | None = None
         self._ledger: TaskLedger | None = None
         self._ledger_token: contextvars.Token[TaskLedger | None] | None = None
+        self._ledger_item: pytest.Item | None = None
         self._test_token: contextvars.Token[str | None] | None = None
         # Tasks tests left running on purpose (leaked_tasks = warn|ignore), by owner.
         self._kept: dict[asyncio.Task[Any], str] = {}
@@ -81,13 +82,14 @@ class WorkerLifecycle:
         self._kept.clear()
 
     def retire_worker_loop(self) -> None:
-        """The worker loop's runner is about to close it: report what still runs."""
+        """The worker loop's runner is about to close it: the last test's tasks are
+        that test's to answer for; report what else still runs."""
+        if self._ledger_item is not None:
+            self._settle_test_tasks(self._ledger_item)
         self.worker.retire(self._report_session_leftovers)
 
     def _report_session_leftovers(self, tasks: list[asyncio.Task[Any]]) -> None:
         owners = dict(self._kept)
-        if self._ledger is not None:  # the last test is still tearing down
-            owners.update((task, self._ledger.owner) for task in self._ledger.tasks)
         lines = [
             f"{describe(t)}, left running by {owners[t]}"
             if t in owners
@@ -142,6 +144,7 @@ class WorkerLifecycle:
             self._restore_worker_loop()
             self._ledger = TaskLedger(item.nodeid)
             self._ledger_token = current_ledger.set(self._ledger)
+            self._ledger_item = item
 
     def _restore_worker_loop(self) -> None:
         """Make the worker loop current again, unless an open loop of one of
@@ -159,11 +162,18 @@ class WorkerLifecycle:
         if self._test_token is not None:
             running_test.reset(self._test_token)
             self._test_token = None
+        self._settle_test_tasks(item)
+
+    def _settle_test_tasks(self, item: pytest.Item) -> None:
+        """Handle the tasks the test left running, once: after its fixtures' teardown,
+        or, in a worker's last test, when pytest-asyncio's session runner is about to
+        close the worker loop (torn down within that test's teardown)."""
         if self._ledger is None or self._ledger_token is None:
             return
         ledger, self._ledger = self._ledger, None
         current_ledger.reset(self._ledger_token)
         self._ledger_token = None
+        self._ledger_item = None
         leftovers = ledger.pending()
         loop = self.worker.loop
         if leftovers and not loop.is_closed():
