@@ -18,6 +18,7 @@ from pytest_green_light import (
     log_capture,
     serial,
     settings,
+    strict_mode,
 )
 from pytest_green_light.greenlet import (
     find_missing_greenlet,
@@ -137,6 +138,10 @@ def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
+    if report.failed:
+        hint = strict_mode.unhandled_async_hint(item, report)
+        if hint is not None:
+            report.sections.append(("pytest-green-light: strict mode", hint))
     error = None if call.excinfo is None else find_missing_greenlet(call.excinfo.value)
     if error is not None:
         plugin_settings = item.config.stash[settings.SETTINGS_KEY]
