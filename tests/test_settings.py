@@ -150,3 +150,17 @@ def test_database_url_from_the_command_line_then_the_environment_then_the_ini(
         "sqlite+aiosqlite:///cli.db",
         "--green-light-db-url",
     )
+
+
+def test_help_says_what_no_autouse_does_next_to_turning_the_plugin_off(
+    pytester: pytest.Pytester,
+) -> None:
+    result = pytester.runpytest("--help")
+
+    help_text = " ".join(result.stdout.str().split())
+    assert (
+        "--green-light-no-autouse Kept for 0.2.0: leave the plugin loaded but inert (no "
+        "worker loop, no async runner, no pytest-asyncio changes), its markers and "
+        "fixtures still registered. To run as if it were not installed: "
+        "-p no:green_light."
+    ) in help_text

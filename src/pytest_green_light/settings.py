@@ -106,7 +106,9 @@ def add_options(parser: pytest.Parser) -> None:
         "--green-light-no-autouse",
         dest="green_light_autouse",
         action="store_false",
-        help="Make the plugin inert apart from its markers and requested fixtures.",
+        help="Kept for 0.2.0: leave the plugin loaded but inert (no worker loop, no "
+        "async runner, no pytest-asyncio changes), its markers and fixtures still "
+        "registered. To run as if it were not installed: -p no:green_light.",
     )
     group.addoption(
         "--green-light-debug",
@@ -140,7 +142,8 @@ def add_options(parser: pytest.Parser) -> None:
     )
     parser.addini(
         "green_light_autouse",
-        help="Manage the event loop and greenlet context for every test (default true).",
+        help="Manage the event loop and greenlet context for every test (default "
+        "true; false: inert, see --green-light-no-autouse).",
         type="bool",
         default=True,
     )
