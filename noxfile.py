@@ -15,7 +15,7 @@ from typing import NamedTuple
 import nox
 
 nox.options.default_venv_backend = "uv"
-nox.options.sessions = ["matrix", "unsupported_pytest_asyncio"]
+nox.options.sessions = ["matrix", "unsupported_pytest_asyncio", "docs"]
 
 
 class Cell(NamedTuple):
@@ -101,4 +101,15 @@ def unsupported_pytest_asyncio(session: nox.Session) -> None:
         "no:green_light",
         "tests/test_unsupported_pytest_asyncio.py",
         *session.posargs,
+    )
+
+
+@nox.session(python="3.11", tags=["ci"])
+def docs(session: nox.Session) -> None:
+    """Every example of README.md and docs/ in every mode it claims, with and without
+    xdist, in a virtualenv with only the published extras a user installs (plus
+    pytest-timeout, which the outer run's configuration names)."""
+    session.install("-e", ".[xdist,asyncio,sqlite]", "pytest-timeout")
+    session.run(
+        "python", "-m", "pytest", "-n", "2", "tests/test_docs.py", *session.posargs
     )
