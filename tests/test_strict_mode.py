@@ -57,7 +57,7 @@ def test_the_report_says_which_decorator_or_marker_to_add(inner: Inner) -> None:
         2 if PYTEST_FAILS_UNHANDLED_TESTS else 1
     )
     result.stdout.fnmatch_lines(
-        ["* ERROR at setup of test_uses_engine *", "*strict mode*", FIXTURE_HINT]
+        ["*_ *test_uses_engine _*", "*strict mode*", FIXTURE_HINT]
     )
     if PYTEST_FAILS_UNHANDLED_TESTS:
         result.stdout.fnmatch_lines(["*_ test_unmarked _*", "*strict mode*", TEST_HINT])
