@@ -189,6 +189,33 @@ def test_marker_gives_one_test_its_own_loop_in_a_session_scoped_run(
 
 
 @pytest.mark.compat
+def test_a_marker_on_one_parameter_gives_only_that_case_its_own_loop(
+    inner: Inner, driver: str
+) -> None:
+    inner.driver = driver
+    inner.pytester.makepyfile(
+        test_cases="""
+        import pytest
+        from facts import record
+
+        OWN = pytest.mark.green_light(loop_scope="function")
+
+        @pytest.mark.parametrize("own", [pytest.param(True, marks=OWN), False, False])
+        @pytest.mark.asyncio
+        async def test_case(own):
+            record("case", own=own)
+        """
+    )
+
+    inner.run().assert_outcomes(passed=3)
+
+    facts = inner.facts()
+    shared = {f["loop"] for f in facts if not f["own"]}
+    own = {f["loop"] for f in facts if f["own"]}
+    assert len(shared) == 1 and len(own) == 1 and not shared & own, facts
+
+
+@pytest.mark.compat
 def test_report_header_names_version_settings_and_driver(
     inner: Inner, driver: str
 ) -> None:

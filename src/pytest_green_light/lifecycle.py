@@ -132,7 +132,8 @@ class WorkerLifecycle:
         for item in items:
             names = getattr(item, "fixturenames", None)
             if names is not None and self.loop_scope_for(item) == "function":
-                names.insert(0, OWN_LOOP_FIXTURE)
+                # A new list: the items of one parametrized function share theirs.
+                item.fixturenames = [OWN_LOOP_FIXTURE, *names]  # type: ignore[attr-defined]
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
