@@ -213,14 +213,42 @@ def test_session_fixture_teardown_still_finds_the_worker_loop_open(
         import pytest
         from facts import record
 
+        def test_sync_first():
+            pass
+
         @pytest.mark.asyncio
         async def test_async():
             record("async")
         """
     )
 
-    inner.run().assert_outcomes(passed=1)
+    inner.run().assert_outcomes(passed=2)
 
     facts = {f["test"]: f for f in inner.facts()}
     assert facts["teardown"]["closed"] is False
     assert facts["teardown"]["loop"] == facts["async"]["loop"]
+
+
+def test_a_sync_test_carries_none_of_the_plugins_fixtures(
+    inner: Inner, asyncio_driver: str
+) -> None:
+    """Only a worker's first test sets up the session anchor; the rest of a sync suite
+    costs no fixture of the plugin's."""
+    inner.driver = asyncio_driver
+    inner.pytester.makepyfile(
+        test_sync="""
+        import pytest
+        from facts import record
+
+        @pytest.mark.parametrize("n", range(3))
+        def test_sync(request, n):
+            record(f"sync_{n}", names=list(request.fixturenames))
+        """
+    )
+
+    inner.run().assert_outcomes(passed=3)
+
+    names = {f["test"]: f["names"] for f in inner.facts()}
+    assert names["sync_0"][0] == "_green_light_session_loop"
+    for later in ("sync_1", "sync_2"):
+        assert not [name for name in names[later] if "green_light" in name], names

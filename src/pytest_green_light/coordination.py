@@ -209,6 +209,8 @@ class PytestAsyncioBridge:
         self._holder: pytest.FixtureDef[Any] | None = None
         self._previous_policy: Any = None
         self._fixtures_seen: set[pytest.FixtureDef[Any]] = set()
+        # The session anchor goes into the worker's first test (session loop only).
+        self._anchor_pending = lifecycle.settings.loop_scope == "session"
 
     def _is_pytest_asyncios(self, fixturedef: pytest.FixtureDef[Any]) -> bool:
         return (
@@ -255,10 +257,16 @@ class PytestAsyncioBridge:
             keep_event_loop_fixtures_on_it(collector.session, self._fixtures_seen)
 
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
-        if self.lifecycle.settings.loop_scope == "session":
-            add_session_anchor(items)
-            if tests_marked_for_the_session_loop():
-                mark_tests_for_the_session_loop(items)
+        if (
+            self.lifecycle.settings.loop_scope == "session"
+            and tests_marked_for_the_session_loop()
+        ):
+            mark_tests_for_the_session_loop(items)
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        if self._anchor_pending and put_session_anchor_first(item):
+            self._anchor_pending = False
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionstart(self) -> None:
@@ -338,21 +346,22 @@ def configure(config: pytest.Config, lifecycle: WorkerLifecycle) -> None:
 ANCHOR = "_green_light_session_loop"
 
 
-def add_session_anchor(items: list[pytest.Item]) -> None:
-    """Make the session-loop anchor the first fixture each test sets up.
+def put_session_anchor_first(item: pytest.Item) -> bool:
+    """Make the session-loop anchor the first fixture this test sets up; False where
+    it cannot go (anyio's tests, and items without fixtures).
 
-    Added here rather than by autouse: anyio takes over every coroutine fixture in a
-    test that uses ``anyio_backend``, so its tests do without it. First, because pytest
-    8 sets up a root conftest's autouse fixtures before a plugin's; torn down after
-    pytest-asyncio's session runner, they would find the worker loop closed.
+    Done for each worker's first test, at run time rather than by autouse, so other
+    tests carry nothing: once the anchor is set up, it stays until the session ends.
+    Not by autouse either because anyio takes over every coroutine fixture in a test
+    that uses ``anyio_backend``. First, because pytest 8 sets up a root conftest's
+    autouse fixtures before a plugin's.
     """
-    for item in items:
-        names = getattr(item, "fixturenames", None)
-        if names is None or "anyio_backend" in names:
-            continue
-        if ANCHOR in names:
-            names.remove(ANCHOR)
-        names.insert(0, ANCHOR)
+    names = getattr(item, "fixturenames", None)
+    if names is None or "anyio_backend" in names:
+        return False
+    # A new list: the items of one parametrized function share theirs.
+    item.fixturenames = [ANCHOR, *(name for name in names if name != ANCHOR)]  # type: ignore[attr-defined]
+    return True
 
 
 def mark_tests_for_the_session_loop(items: list[pytest.Item]) -> None:

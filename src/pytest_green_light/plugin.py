@@ -138,11 +138,13 @@ def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
+    if call.excinfo is None:  # passed (or skipped by a marker): nothing to explain
+        return report
     if report.failed:
         hint = strict_mode.unhandled_async_hint(item, report)
         if hint is not None:
             report.sections.append(("pytest-green-light: strict mode", hint))
-    error = None if call.excinfo is None else find_missing_greenlet(call.excinfo.value)
+    error = find_missing_greenlet(call.excinfo.value)
     if error is not None:
         plugin_settings = item.config.stash[settings.SETTINGS_KEY]
         report.sections.append(
@@ -195,13 +197,13 @@ def caplog_xdist_compatible(
         )
 
 
-@pytest.fixture(scope="session", autouse=True)
+@pytest.fixture(scope="session")
 def ensure_greenlet_context() -> None:
-    """Kept from 0.2.0 (autouse, same name) so conftest overrides keep resolving.
+    """Kept from 0.2.0 (same name) so conftest overrides and requests keep resolving.
 
-    Nothing to do here any more: the worker loop is set up once per session, and each
-    test's turn on it (the loop made current again, a fresh loop with loop scope
-    ``function``, leaked tasks handled) happens in pytest's runtest hooks.
+    Nothing to do here any more, so no longer autouse: the worker loop is set up once
+    per session, and each test's turn on it (the loop made current again, a fresh loop
+    with loop scope ``function``, leaked tasks handled) happens in runtest hooks.
     """
 
 

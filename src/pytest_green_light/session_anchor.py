@@ -1,8 +1,7 @@
 """Registered as a plugin when pytest-asyncio drives tests on a session loop.
 
-Its session fixture, which the bridge puts first in every test that anyio does not own,
-makes pytest-asyncio build its session loop (on the worker loop) at each worker's first
-test. Built first, that runner is torn down last, so every session fixture's teardown
+Its session fixture, which the bridge puts first in each worker's first test that anyio
+does not own, makes pytest-asyncio build its session loop (on the worker loop) there. Built first, that runner is torn down last, so every session fixture's teardown
 still finds the worker loop open; and a function-loop test that runs first cannot make
 pytest-asyncio 0.26 close a current loop it did not create.
 """
