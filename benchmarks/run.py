@@ -108,7 +108,7 @@ def paired_ratio(samples: list[float], baseline: list[float]) -> float:
 
 def sync_overhead(work: Path, rounds: int, _: argparse.Namespace) -> list[Row]:
     """2000 trivial sync tests: plugin on vs off, -n 0 and -n 2, with and without
-    pytest-asyncio."""
+    pytest-asyncio; "off again" is the noise floor (off against itself)."""
     suite = suites.trivial_sync(work, 2000)
     rows = []
     for dist in (["-n", "0"], ["-n", "2"]):
@@ -116,19 +116,57 @@ def sync_overhead(work: Path, rounds: int, _: argparse.Namespace) -> list[Row]:
             (["-p", "no:asyncio"], ""),
             ([], " +pytest-asyncio"),
         ):
-            off = Config(
-                f"off {' '.join(dist)}{asyncio_label}",
-                [*dist, *asyncio_args, "-p", "no:green_light"],
-            )
-            on = Config(f"on {' '.join(dist)}{asyncio_label}", [*dist, *asyncio_args])
+            label = f"{' '.join(dist)}{asyncio_label}"
+            off_args = [*dist, *asyncio_args, "-p", "no:green_light"]
+            off = Config(f"off {label}", off_args)
             rows += compare(
                 "1. sync overhead (2000 trivial tests)",
                 suite,
-                [off, on],
+                [
+                    off,
+                    Config(f"on {label}", [*dist, *asyncio_args]),
+                    Config(f"off again {label} (noise floor)", off_args),
+                ],
                 rounds,
                 off.label,
             )
     return rows
+
+
+def real_suite(work: Path, rounds: int, _: argparse.Namespace) -> list[Row]:
+    """1000 async SQLAlchemy tests on one session engine (rolled-back transactions):
+    the plugin vs pytest-asyncio alone with both loop-scope defaults set to session by
+    hand, the best a user can do without it."""
+    suite = suites.shared_engine(work, 1000)
+    by_hand = Config(
+        "pytest-asyncio alone, loop scopes session by hand",
+        [
+            "-n",
+            "0",
+            "-p",
+            "no:green_light",
+            "-o",
+            "asyncio_default_fixture_loop_scope=session",
+            "-o",
+            "asyncio_default_test_loop_scope=session",
+        ],
+    )
+    configs = [
+        by_hand,
+        Config("pytest-green-light 1.0", ["-n", "0"]),
+        Config(
+            "pytest-green-light 1.0, sync IO off",
+            ["-n", "0", "--green-light-sync-io=off"],
+        ),
+        Config(f"{by_hand.label} again (noise floor)", by_hand.args),
+    ]
+    return compare(
+        "9. a real-shaped suite (1000 session-engine tests, -n 0)",
+        suite,
+        configs,
+        rounds,
+        by_hand.label,
+    )
 
 
 def async_overhead(work: Path, rounds: int, args: argparse.Namespace) -> list[Row]:
@@ -443,6 +481,7 @@ BENCHMARKS: dict[str, Callable[[Path, int, argparse.Namespace], list[Row]]] = {
     "sync_io_cost": sync_io_cost,
     "serial_schedule": serial_schedule,
     "log_capture_cost": log_capture_cost,
+    "real_suite": real_suite,
 }
 
 
