@@ -212,7 +212,9 @@ def test_a_marker_on_one_parameter_gives_only_that_case_its_own_loop(
     facts = inner.facts()
     shared = {f["loop"] for f in facts if not f["own"]}
     own = {f["loop"] for f in facts if f["own"]}
-    assert len(shared) == 1 and len(own) == 1 and not shared & own, facts
+    assert len(shared) == 1, facts
+    assert len(own) == 1, facts
+    assert not shared & own, facts
 
 
 @pytest.mark.compat
