@@ -21,7 +21,9 @@ HAS_TEST_DEFAULT = PYTEST_ASYNCIO >= (0, 26)
 # without it; there the plugin's own runner is what the other tests check). The test of
 # an unsupported one runs in the nox session that installs one.
 collect_ignore = (
-    [] if HAS_PYTEST_ASYNCIO else ["test_pytest_asyncio.py", "test_user_suites.py"]
+    []
+    if HAS_PYTEST_ASYNCIO
+    else ["test_pytest_asyncio.py", "test_user_suites.py", "test_strict_mode.py"]
 )
 if not HAS_PYTEST_ASYNCIO or PYTEST_ASYNCIO >= coordination.OLDEST_PYTEST_ASYNCIO:
     collect_ignore.append("test_unsupported_pytest_asyncio.py")
