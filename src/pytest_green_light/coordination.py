@@ -170,11 +170,17 @@ def tests_marked_for_the_session_loop() -> bool:
     return pytest_asyncio_version() < (1, 0)
 
 
+def asyncio_mode(config: pytest.Config) -> str:
+    """pytest-asyncio's mode: the command line's, else the ini file's."""
+    return str(config.getoption("asyncio_mode", None) or config.getini("asyncio_mode"))
+
+
 def describe_driver(config: pytest.Config) -> str:
     if not has_pytest_asyncio(config):
         return "green-light"
-    mode = config.getoption("asyncio_mode", None) or config.getini("asyncio_mode")
-    described = f"pytest-asyncio {version('pytest-asyncio')} ({mode} mode"
+    described = (
+        f"pytest-asyncio {version('pytest-asyncio')} ({asyncio_mode(config)} mode"
+    )
     overridden = config.stash.get(OVERRIDDEN_LOOP_SCOPES_KEY, {})
     if overridden:
         scope = config.stash[SETTINGS_KEY].loop_scope

@@ -14,7 +14,7 @@ import re
 
 import pytest
 
-from pytest_green_light.coordination import has_pytest_asyncio
+from pytest_green_light.coordination import asyncio_mode, has_pytest_asyncio
 
 UNHANDLED_TEST = "async def functions are not natively supported"
 UNHANDLED_FIXTURE = re.compile(r"requested an async fixture '(?P<name>\w+)'")
@@ -22,10 +22,7 @@ AUTO_MODE = "or set asyncio_mode = auto in your ini file."
 
 
 def _in_strict_mode(config: pytest.Config) -> bool:
-    if not has_pytest_asyncio(config):
-        return False
-    mode = config.getoption("asyncio_mode", None) or config.getini("asyncio_mode")
-    return str(mode) == "strict"
+    return has_pytest_asyncio(config) and asyncio_mode(config) == "strict"
 
 
 def _unhandled_fixtures(item: pytest.Item, failure: str) -> list[str]:
