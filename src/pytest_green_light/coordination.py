@@ -215,8 +215,12 @@ class PytestAsyncioBridge:
         self._holder: pytest.FixtureDef[Any] | None = None
         self._previous_policy: Any = None
         self._fixtures_seen: set[pytest.FixtureDef[Any]] = set()
+        on_session_loop = lifecycle.settings.loop_scope == "session"
         # The session anchor goes into the worker's first test (session loop only).
-        self._anchor_pending = lifecycle.settings.loop_scope == "session"
+        self._anchor_pending = on_session_loop
+        self._session_loop_by_marker = (
+            on_session_loop and tests_marked_for_the_session_loop()
+        )
 
     def _is_pytest_asyncios(self, fixturedef: pytest.FixtureDef[Any]) -> bool:
         return (
@@ -256,17 +260,11 @@ class PytestAsyncioBridge:
     # tryfirst, and registered after pytest-asyncio: runs before it reads the fixtures.
     @pytest.hookimpl(tryfirst=True)
     def pytest_pycollect_makeitem(self, collector: pytest.Collector) -> None:
-        if (
-            self.lifecycle.settings.loop_scope == "session"
-            and tests_marked_for_the_session_loop()
-        ):
+        if self._session_loop_by_marker:
             keep_event_loop_fixtures_on_it(collector.session, self._fixtures_seen)
 
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
-        if (
-            self.lifecycle.settings.loop_scope == "session"
-            and tests_marked_for_the_session_loop()
-        ):
+        if self._session_loop_by_marker:
             mark_tests_for_the_session_loop(items)
 
     @pytest.hookimpl(tryfirst=True)
