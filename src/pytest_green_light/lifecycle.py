@@ -13,16 +13,10 @@ from typing import Any
 import pytest
 
 from pytest_green_light.greenlet import verify_greenlet
-from pytest_green_light.log_capture import running_test
+from pytest_green_light.running_test import RunningTest, current_test
 from pytest_green_light.settings import LoopScope, Settings, item_setting
 from pytest_green_light.sync_io import SyncIO
-from pytest_green_light.tasks import (
-    TaskFactory,
-    TaskLedger,
-    cancel_and_wait,
-    current_ledger,
-    describe,
-)
+from pytest_green_light.tasks import TaskFactory, cancel_and_wait, describe
 from pytest_green_light.worker import WorkerLoop, current_loop, shut_down_loop
 
 log = logging.getLogger("pytest_green_light")
@@ -53,10 +47,9 @@ class WorkerLifecycle:
         # For every other loop the plugin makes or hands to pytest-asyncio.
         self.fresh_loop_task_factory = TaskFactory(sync_io, record=False)
         self._test_loop: asyncio.AbstractEventLoop | None = None
-        self._ledger: TaskLedger | None = None
-        self._ledger_token: contextvars.Token[TaskLedger | None] | None = None
-        self._ledger_item: pytest.Item | None = None
-        self._test_token: contextvars.Token[str | None] | None = None
+        # The running test, until its tasks are settled.
+        self._running: tuple[pytest.Item, RunningTest] | None = None
+        self._test_token: contextvars.Token[RunningTest | None] | None = None
         # Tasks tests left running on purpose (leaked_tasks = warn|ignore), by owner.
         self._kept: dict[asyncio.Task[Any], str] = {}
         # Loops pytest-asyncio's other runners made (class, module, package scope):
@@ -84,8 +77,7 @@ class WorkerLifecycle:
     def retire_worker_loop(self) -> None:
         """The worker loop's runner is about to close it: the last test's tasks are
         that test's to answer for; report what else still runs."""
-        if self._ledger_item is not None:
-            self._settle_test_tasks(self._ledger_item)
+        self._settle_test_tasks()
         self.worker.retire(self._report_session_leftovers)
 
     def _report_session_leftovers(self, tasks: list[asyncio.Task[Any]]) -> None:
@@ -137,15 +129,16 @@ class WorkerLifecycle:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
-        """Before any fixture: the test's sync IO mode; the worker loop current, and a
-        ledger for new tasks."""
-        self.sync_io.for_item(item)
-        self._test_token = running_test.set(item.nodeid)
-        if self.loop_scope_for(item) == "session":
+        """Before any fixture: the test's context (its sync IO mode, the tasks it
+        starts), and the worker loop current unless the test has its own."""
+        on_worker_loop = self.loop_scope_for(item) == "session"
+        test = RunningTest(
+            item.nodeid, self.sync_io.mode_for(item), record_tasks=on_worker_loop
+        )
+        self._test_token = current_test.set(test)
+        self._running = (item, test)
+        if on_worker_loop:
             self._restore_worker_loop()
-            self._ledger = TaskLedger(item.nodeid)
-            self._ledger_token = current_ledger.set(self._ledger)
-            self._ledger_item = item
 
     def _restore_worker_loop(self) -> None:
         """Make the worker loop current again, unless an open loop of one of
@@ -159,23 +152,21 @@ class WorkerLifecycle:
     @pytest.hookimpl(trylast=True)
     def pytest_runtest_teardown(self, item: pytest.Item) -> None:
         """After the test's fixtures: handle the tasks it left running."""
-        self.sync_io.reset()
         if self._test_token is not None:
-            running_test.reset(self._test_token)
+            current_test.reset(self._test_token)
             self._test_token = None
-        self._settle_test_tasks(item)
+        self._settle_test_tasks()
 
-    def _settle_test_tasks(self, item: pytest.Item) -> None:
-        """Handle the tasks the test left running, once: after its fixtures' teardown,
+    def _settle_test_tasks(self) -> None:
+        """Handle the tasks the running test left, once: after its fixtures' teardown,
         or, in a worker's last test, when pytest-asyncio's session runner is about to
         close the worker loop (torn down within that test's teardown)."""
-        if self._ledger is None or self._ledger_token is None:
+        if self._running is None:
             return
-        ledger, self._ledger = self._ledger, None
-        current_ledger.reset(self._ledger_token)
-        self._ledger_token = None
-        self._ledger_item = None
-        leftovers = ledger.pending()
+        (item, test), self._running = self._running, None
+        if not test.tasks:
+            return
+        leftovers = test.pending_tasks()
         loop = self.worker.loop
         if leftovers and not loop.is_closed():
             self._handle_test_leftovers(item, loop, leftovers)
@@ -188,13 +179,11 @@ class WorkerLifecycle:
         starts (and what they log) belong to the fixture, whichever test came first."""
         if fixturedef.scope == "function":
             return (yield)
-        ledger_token = current_ledger.set(None)
-        test_token = running_test.set(None)
+        token = current_test.set(None)
         try:
             return (yield)
         finally:
-            running_test.reset(test_token)
-            current_ledger.reset(ledger_token)
+            current_test.reset(token)
 
     def run_on_own_loop(self) -> Generator[asyncio.AbstractEventLoop, None, None]:
         """The body of the fixture that gives a test a fresh loop, closed after it."""

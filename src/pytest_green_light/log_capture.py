@@ -11,20 +11,16 @@ in). The others are kept apart in ``foreign_records``.
 from __future__ import annotations
 
 import contextlib
-import contextvars
 import logging
 from collections.abc import Iterator
 from typing import Literal
 
 import pytest
 
+from pytest_green_light.running_test import RunningTest, current_nodeid, current_test
+
 Phase = Literal["setup", "call", "teardown"]
 PHASES: tuple[Phase, ...] = ("setup", "call", "teardown")
-
-running_test: contextvars.ContextVar[str | None] = contextvars.ContextVar(
-    "pytest_green_light_running_test", default=None
-)
-"""The node id of the test whose code is running; set for each test's whole protocol."""
 
 
 class AttributingHandler(logging.Handler):
@@ -42,7 +38,7 @@ class AttributingHandler(logging.Handler):
         return self.by_phase[self.phase]
 
     def emit(self, record: logging.LogRecord) -> None:
-        owner = running_test.get()
+        owner = current_nodeid()
         if owner == self.nodeid:
             self.records.append(record)
         else:
@@ -161,20 +157,42 @@ CAPTURE_KEY = pytest.StashKey[LogCaptureXdist]()
 @contextlib.contextmanager
 def capturing(item: pytest.Item) -> Iterator[LogCaptureXdist]:
     """The ``caplog_xdist_compatible`` fixture's capture, for the test ``item``."""
+    track_phases(item.config)
     capture = item.stash[CAPTURE_KEY] = LogCaptureXdist(item.nodeid)
     token = None
-    if running_test.get() != item.nodeid:  # the plugin is inert: mark the test here
-        token = running_test.set(item.nodeid)
+    if current_nodeid() != item.nodeid:  # the plugin is inert: mark the test here
+        token = current_test.set(RunningTest(item.nodeid, "off"))
     try:
         yield capture
     finally:
         capture.finish()
         del item.stash[CAPTURE_KEY]
         if token is not None:
-            running_test.reset(token)
+            current_test.reset(token)
 
 
-def enter_phase(item: pytest.Item, phase: Phase) -> None:
-    # Not stash.get(): it raises and catches KeyError for every test without capture.
-    if CAPTURE_KEY in item.stash:
-        item.stash[CAPTURE_KEY].handler.phase = phase
+class PhaseTracker:
+    """Moves a test's capture on to the call and teardown phases. Registered when a
+    test first uses the fixture, so that tests without it pay nothing."""
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_call(self, item: pytest.Item) -> None:
+        self._enter(item, "call")
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_teardown(self, item: pytest.Item) -> None:
+        self._enter(item, "teardown")
+
+    @staticmethod
+    def _enter(item: pytest.Item, phase: Phase) -> None:
+        # Not stash.get(): it raises and catches KeyError for every test without capture.
+        if CAPTURE_KEY in item.stash:
+            item.stash[CAPTURE_KEY].handler.phase = phase
+
+
+PHASE_TRACKER = "green_light_log_phases"
+
+
+def track_phases(config: pytest.Config) -> None:
+    if not config.pluginmanager.has_plugin(PHASE_TRACKER):
+        config.pluginmanager.register(PhaseTracker(), PHASE_TRACKER)

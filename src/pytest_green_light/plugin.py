@@ -163,16 +163,6 @@ def pytest_runtest_makereport(
     return report
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_runtest_call(item: pytest.Item) -> None:
-    log_capture.enter_phase(item, "call")
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_runtest_teardown(item: pytest.Item) -> None:
-    log_capture.enter_phase(item, "teardown")
-
-
 @pytest.fixture
 def caplog_xdist_compatible(
     request: pytest.FixtureRequest,

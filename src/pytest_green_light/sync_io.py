@@ -26,6 +26,7 @@ from typing import Any
 import pytest
 
 from pytest_green_light.call_site import sync_io_allowed
+from pytest_green_light.running_test import current_test
 from pytest_green_light.settings import SyncIOMode, item_setting
 
 SYNC_IO_KEY = pytest.StashKey[SyncIOMode]()
@@ -64,19 +65,16 @@ class TestCode:
 
 
 class SyncIO:
-    """The sync IO mode in force, and the bridge for coroutines started under it."""
+    """The bridge for coroutines, under the running test's sync IO mode (or the
+    session's default between tests)."""
 
     def __init__(self, default: SyncIOMode, test_code: TestCode) -> None:
         self.default = default
-        self.mode: SyncIOMode = default
         self.test_code = test_code
 
-    def for_item(self, item: pytest.Item) -> None:
-        """Switch to the item's mode (its marker's, or the session default)."""
-        self.mode = item_setting(item, SYNC_IO_KEY, self.default)
-
-    def reset(self) -> None:
-        self.mode = self.default
+    def mode_for(self, item: pytest.Item) -> SyncIOMode:
+        """The item's mode: its marker's, or the session default."""
+        return item_setting(item, SYNC_IO_KEY, self.default)
 
     def bridge(self, coro: Any, loop: asyncio.AbstractEventLoop) -> Any:
         """``coro``, wrapped to run in a sync-IO greenlet if it should.
@@ -86,7 +84,8 @@ class SyncIO:
         unless sync IO in them would be refused anyway (with ``test``: coroutines
         written outside test code, such as SQLAlchemy's own).
         """
-        mode = self.mode
+        test = current_test.get()
+        mode = self.default if test is None else test.sync_io
         if mode == "off" or type(coro) is not types.CoroutineType:
             return coro
         test_code = self.test_code if mode == "test" else None

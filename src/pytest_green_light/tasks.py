@@ -1,38 +1,20 @@
 """Which test started which task, and what to do with tasks left running.
 
 On a loop shared by a whole worker session, a task a test forgot (a background logger,
-a poller) would otherwise run on into the next test. Tasks are attributed through a
-context variable: a task inherits the context it was created in, so every task a test,
-its function-scoped fixtures or their tasks start lands in that test's ledger, while
-tasks of higher-scoped fixtures (set up outside the ledger) do not.
+a poller) would otherwise run on into the next test. Tasks are attributed through the
+running test's context (``running_test.py``): every task a test, its function-scoped
+fixtures or their tasks start is listed on that test, while tasks of higher-scoped
+fixtures (set up outside any test's context) are not.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextvars
 from collections.abc import AsyncGenerator, Coroutine, Generator, Iterable
 from typing import Any
 
+from pytest_green_light.running_test import current_test
 from pytest_green_light.sync_io import SyncIO
-
-
-class TaskLedger:
-    """The tasks created while one test (or one fixture) owned the context."""
-
-    __slots__ = ("owner", "tasks")
-
-    def __init__(self, owner: str) -> None:
-        self.owner = owner
-        self.tasks: list[asyncio.Task[Any]] = []
-
-    def pending(self) -> list[asyncio.Task[Any]]:
-        return [task for task in self.tasks if not task.done()]
-
-
-current_ledger: contextvars.ContextVar[TaskLedger | None] = contextvars.ContextVar(
-    "pytest_green_light_task_ledger", default=None
-)
 
 
 async def _async_generator() -> AsyncGenerator[None]:
@@ -73,9 +55,9 @@ class TaskFactory:
         coro = self.sync_io.bridge(coro, loop)
         task: asyncio.Task[Any] = asyncio.Task(coro, loop=loop, **kwargs)
         if self.record and not housekeeping:
-            ledger = current_ledger.get()
-            if ledger is not None:
-                ledger.tasks.append(task)
+            test = current_test.get()
+            if test is not None and test.tasks is not None:
+                test.tasks.append(task)
         return task
 
 

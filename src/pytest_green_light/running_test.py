@@ -1,0 +1,45 @@
+"""Which test's code is running, in one context variable.
+
+A task inherits the context it was created in, so the test that owns a piece of work
+(for the tasks it leaves running, the records it logs, the sync IO mode its tasks
+start under) is known wherever that work runs, even while the next test runs. One
+object per test, set once for its whole protocol: a sync test pays one ``set`` and one
+``reset``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+from typing import Any
+
+from pytest_green_light.settings import SyncIOMode
+
+
+class RunningTest:
+    """One test's context: its node id, its sync IO mode, and the tasks it started on
+    the worker loop (``None`` when it runs on a loop of its own)."""
+
+    __slots__ = ("nodeid", "sync_io", "tasks")
+
+    def __init__(
+        self, nodeid: str, sync_io: SyncIOMode, *, record_tasks: bool = False
+    ) -> None:
+        self.nodeid = nodeid
+        self.sync_io = sync_io
+        self.tasks: list[asyncio.Task[Any]] | None = [] if record_tasks else None
+
+    def pending_tasks(self) -> list[asyncio.Task[Any]]:
+        return [task for task in self.tasks or () if not task.done()]
+
+
+current_test: contextvars.ContextVar[RunningTest | None] = contextvars.ContextVar(
+    "pytest_green_light_current_test", default=None
+)
+"""The test whose code is running; ``None`` between tests and while a wider-scoped
+fixture is set up (its work belongs to no one test)."""
+
+
+def current_nodeid() -> str | None:
+    test = current_test.get()
+    return None if test is None else test.nodeid
