@@ -14,6 +14,8 @@ import datetime
 import json
 import os
 import platform
+import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -44,7 +46,7 @@ class Config:
 class Row:
     benchmark: str
     config: str
-    median_s: float
+    median_s: float | None  # None: not a timing (instruction counts)
     ratio: float | None
     baseline: str
     note: str = ""
@@ -60,6 +62,9 @@ def pytest_run(suite: Path, config: Config) -> tuple[float, str]:
     env = {**os.environ, **config.env}
     for name in ("PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT", "PYTEST_ADDOPTS"):
         env.pop(name, None)
+    # Bytecode cached as on users' machines: with PYTHONDONTWRITEBYTECODE (set on ours),
+    # every run would compile pytest's, the plugins' and the tests' sources again.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     start = time.perf_counter()
     done = subprocess.run(
         [config.python, "-m", "pytest", "-q", "-p", "no:cacheprovider", *config.args],
@@ -130,6 +135,88 @@ def sync_overhead(work: Path, rounds: int, _: argparse.Namespace) -> list[Row]:
                 rounds,
                 off.label,
             )
+    return rows
+
+
+def instructions(suite: Path, config: Config) -> int:
+    """Instructions one pytest run executes (valgrind): the same every run, where
+    wall time on a shared machine varies by a few per cent."""
+    env = {**os.environ, **config.env, "PYTHONHASHSEED": "0"}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    run_pytest(suite, config)  # bytecode cached first, as in the timed runs
+    done = subprocess.run(
+        [
+            "valgrind",
+            "--tool=callgrind",
+            "--callgrind-out-file=/dev/null",
+            config.python,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            *config.args,
+        ],
+        cwd=suite,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    counts = re.findall(r"Collected : (\d+)", done.stderr)
+    if done.returncode != 0 or not counts:
+        raise SystemExit(
+            f"{config.label} under valgrind failed:\n{done.stderr[-3000:]}"
+        )
+    return int(counts[-1])
+
+
+def sync_overhead_instructions(
+    work: Path, _rounds: int, _: argparse.Namespace
+) -> list[Row]:
+    """The sync overhead counted in instructions (valgrind, -n 0): 2000 trivial tests
+    and 1 test, plugin on vs off, to split the cost into once per run and per test."""
+    if shutil.which("valgrind") is None:
+        print("  skipped: valgrind is not installed (apt install valgrind)")
+        return []
+    many, one = suites.trivial_sync(work, 2000), suites.one_test(work)
+    rows = []
+    for asyncio_args, asyncio_label in (
+        (["-p", "no:asyncio"], ""),
+        ([], " +pytest-asyncio"),
+    ):
+        off = Config(
+            f"off -n 0{asyncio_label}",
+            ["-n", "0", *asyncio_args, "-p", "no:green_light"],
+        )
+        on = Config(f"on -n 0{asyncio_label}", ["-n", "0", *asyncio_args])
+        counts = {
+            (config.label, size): instructions(suite, config)
+            for config in (off, on)
+            for size, suite in ((2000, many), (1, one))
+        }
+        once = counts[on.label, 1] - counts[off.label, 1]
+        per_test = (counts[on.label, 2000] - counts[off.label, 2000] - once) / 1999
+        per_test_off = (counts[off.label, 2000] - counts[off.label, 1]) / 1999
+        for config in (off, on):
+            ratio = counts[config.label, 2000] / counts[off.label, 2000]
+            note = (
+                f"{counts[config.label, 2000] / 1e9:.3f} G instructions; once per run "
+                f"+{once / 1e6:.1f} M, per test +{per_test / 1e3:.1f} k "
+                f"(a test costs {per_test_off / 1e3:.0f} k without the plugin)"
+                if config is on
+                else f"{counts[config.label, 2000] / 1e9:.3f} G instructions"
+            )
+            rows.append(
+                Row(
+                    "1b. sync overhead in instructions (2000 trivial tests, valgrind)",
+                    config.label,
+                    None,
+                    ratio,
+                    off.label,
+                    note,
+                )
+            )
+            print(f"  {config.label:<48} x{ratio:.4f}  {note}", flush=True)
     return rows
 
 
@@ -474,6 +561,7 @@ def log_capture_cost(work: Path, rounds: int, _: argparse.Namespace) -> list[Row
 
 BENCHMARKS: dict[str, Callable[[Path, int, argparse.Namespace], list[Row]]] = {
     "sync_overhead": sync_overhead,
+    "sync_overhead_instructions": sync_overhead_instructions,
     "async_overhead": async_overhead,
     "session_loop_gain": session_loop_gain,
     "worker_startup": worker_startup,
@@ -529,8 +617,9 @@ def write_results(rows: list[Row], rounds: int) -> None:
     new = []
     for row in rows:
         ratio = f"{row.ratio:.3f}" if row.ratio is not None else ""
+        median = f"{row.median_s:.3f}" if row.median_s is not None else ""
         new.append(
-            f"| {row.benchmark} | {row.config} | {row.median_s:.3f} | {ratio} "
+            f"| {row.benchmark} | {row.config} | {median} | {ratio} "
             f"| {row.baseline} | {row.note} | {today} |"
         )
     lines += sorted(kept + new, key=lambda line: line.split(" | ")[0])
