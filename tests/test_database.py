@@ -646,8 +646,18 @@ def test_password_never_shown(
             "mysql+aiomysqlx://u:hush@h/app",
             "*names a dialect or driver SQLAlchemy does not know: 'mysql+aiomysqlx'*",
         ),
+        (
+            "postgresql+asyncpg://u:hush@h/",
+            "The database URL postgresql+asyncpg://u:***@h/ (from --green-light-db-url) names no database; each worker's database is named after it (app_gw0, app_gw1…). Add one: postgresql+asyncpg://u:***@h/app.",
+        ),
     ],
-    ids=["unparseable", "unknown-driver", "sync-driver", "unknown-dialect"],
+    ids=[
+        "unparseable",
+        "unknown-driver",
+        "sync-driver",
+        "unknown-dialect",
+        "no-database-name",
+    ],
 )
 def test_a_url_that_cannot_work_is_a_usage_error(url: str, expected: str) -> None:
     with pytest.raises(pytest.UsageError) as raised:
@@ -657,18 +667,25 @@ def test_a_url_that_cannot_work_is_a_usage_error(url: str, expected: str) -> Non
     assert "hush" not in str(raised.value)
 
 
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("::::", "ERROR: pytest-green-light cannot parse the database*"),
+        ("postgresql+asyncpg://u@127.0.0.1/", "ERROR: *names no database*"),
+    ],
+)
+@pytest.mark.parametrize("workers", ["0", "2"])
 def test_a_bad_url_stops_the_run_before_any_worker_starts(
-    pytester: pytest.Pytester,
+    pytester: pytest.Pytester, url: str, expected: str, workers: str
 ) -> None:
     pytester.makepyfile("def test_nothing(): pass")
 
-    result = pytester.runpytest_inprocess("--green-light-db-url=::::", "-n", "2")
+    result = pytester.runpytest_subprocess(f"--green-light-db-url={url}", "-n", workers)
 
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(
-        ["ERROR: pytest-green-light cannot parse the database*"]
-    )
+    result.stderr.fnmatch_lines([expected])
     assert sum("ERROR:" in line for line in result.errlines) == 1
+    assert "INTERNALERROR" not in result.stdout.str() + result.stderr.str()
 
 
 # The xdist controller's check with one driver, a worker's own set-up with the other.

@@ -171,34 +171,107 @@ def test_serial_tests_run_alone_after_the_others_once_each(
     )
 
 
+ONE_SCOPE = """
+import time
+import pytest
+
+
+@pytest.mark.parametrize("n", range(4))
+def test_parallel(n):
+    time.sleep(0.02)
+"""
+
+ONLY_SERIAL = """
+import time
+import pytest
+
+pytestmark = pytest.mark.serial
+
+
+@pytest.mark.parametrize("n", range(3))
+def test_serial_only(n):
+    time.sleep(0.02)
+"""
+
+DIST_MODES = ["load", "loadscope", "loadfile", "loadgroup", "worksteal"]
+
+
 @pytest.mark.compat
-def test_a_worker_crashing_in_a_serial_test_is_reported_and_the_rest_still_run(
-    inner: Inner,
+@pytest.mark.parametrize(
+    "dist",
+    [
+        pytest.param(
+            mode, marks=() if mode == "loadscope" else pytest.mark.every_combination
+        )
+        for mode in DIST_MODES
+    ],
+)
+@pytest.mark.parametrize(
+    ("shape", "workers", "parallel", "serial"),
+    [
+        # Fewer parallel scopes than workers: the scope schedulers let spare workers go.
+        ("one parallel module and one serial test", "2", 4, 1),
+        ("three parallel modules and one serial test", "4", 12, 1),
+        ("no parallel test at all", "2", 0, 3),
+    ],
+)
+def test_serial_tests_run_whatever_the_number_of_scopes(
+    inner: Inner, dist: str, shape: str, workers: str, parallel: int, serial: int
+) -> None:
+    inner.pytester.makeconftest(TIMING_CONFTEST)
+    modules = {f"test_p{i}": ONE_SCOPE for i in range(parallel // 4)}
+    if serial == 1:
+        modules["test_s"] = MODULE_MARKED
+    else:
+        modules["test_s"] = ONLY_SERIAL
+    inner.pytester.makepyfile(**modules)
+
+    result = inner.run("-n", workers, "--dist", dist)
+
+    result.assert_outcomes(passed=parallel + serial)
+    runs = intervals(inner)
+    serial_ids = {r.test for r in runs if r.test.startswith("test_s.py")}
+    assert len(serial_ids) == serial
+    assert_serial_tests_ran_alone(runs, serial_ids)
+    result.stdout.fnmatch_lines(
+        [f"green-light: {serial} serial test(s) ran one at a time after the parallel*"]
+    )
+
+
+@pytest.mark.compat
+@pytest.mark.parametrize(
+    "marker", ["@pytest.mark.serial", ""], ids=["serial", "parallel"]
+)
+def test_a_worker_crash_is_reported_and_the_rest_still_run(
+    inner: Inner, marker: str
 ) -> None:
     inner.distribution = "n2"
     make_project(inner)
     inner.pytester.makepyfile(
-        test_0_crash="""
+        test_0_crash=f"""
         import os
         import pytest
 
-        @pytest.mark.serial
+        {marker}
         def test_crashes_its_worker():
             os._exit(3)
         """
     )
 
-    result = inner.run("--max-worker-restart=1")
+    # pytest-rerunfailures reads the scheduler when a worker crashes, --reruns or not.
+    result = inner.run("--max-worker-restart=1", "-p", "rerunfailures")
 
     result.assert_outcomes(passed=30, failed=1)
+    serial_count = 6 if marker else 5
     result.stdout.fnmatch_lines(
         [
             "*worker 'gw*' crashed while running "
             "'test_0_crash.py::test_crashes_its_worker'*",
-            "green-light: 6 serial test(s) ran one at a time after the parallel "
-            "tests, in *s",
+            f"green-light: {serial_count} serial test(s) ran one at a time after the "
+            "parallel tests, in *s",
         ]
     )
+    result.stdout.no_fnmatch_line("*INTERNALERROR*")
     runs = intervals(inner)  # the crashed test never reached logfinish
     assert len(runs) == len({r.test for r in runs}) == 30
     assert_serial_tests_ran_alone(runs, SERIAL_TESTS)
@@ -335,34 +408,58 @@ class StandInInner:
         self.nodes.remove(node)
 
 
-def test_inner_scheduler_indices_skip_serial_tests_and_the_gate_waits_for_them() -> (
+def test_inner_scheduler_indices_skip_serial_tests_and_a_placeholder_holds_them() -> (
     None
 ):
-    gate: list[str] = []
     inner = StandInInner()
-    serial = SerialScheduling(
-        inner,
-        read_serial_ids=lambda node: {"t::s1", "t::s2"},
-        open_gate=lambda: gate.append("open"),
-        close_gate=lambda: gate.append("closed"),
-    )
+    serial = SerialScheduling(inner, read_serial_ids=lambda node: {"t::s1", "t::s2"})
     node = StandInNode("gw0")
     serial.add_node(node)
     serial.add_node_collection(node, ["t::p0", "t::s1", "t::p1", "t::s2"])
     serial.schedule()
 
     assert inner.collection == ["t::p0", "t::p1"]
-    # Parallel tests by the worker's own indices, then the serial ones queued behind.
-    assert node.sent == [0, 2, 1, 3]
+    # Parallel tests by the worker's own indices, then the first serial test as the
+    # placeholder that lets the last parallel one finish.
+    assert node.sent == [0, 2, 1]
     assert not node.shutting_down
-    assert gate == []
     serial.mark_test_complete(node, 0)
-    assert gate == []
+    assert node.sent == [0, 2, 1]
     serial.mark_test_complete(node, 2)
-    assert gate == ["open"]
+    # The phase opens: the placeholder's test again, the others, then the shutdown.
+    assert node.sent == [0, 2, 1, 1, 3]
     assert node.shutting_down
+    serial.mark_test_complete(node, 1)  # the placeholder, skipped by the worker
+    assert serial.serial_done == 0
     assert not serial.tests_finished
     serial.mark_test_complete(node, 1)
     serial.mark_test_complete(node, 3)
     assert serial.tests_finished
     assert serial.serial_done == 2
+
+
+class SpareDroppingInner(StandInInner):
+    """Like xdist's scope schedulers: a node with no scope to run is dropped from the
+    scheduler's own list before it is shut down."""
+
+    def schedule(self) -> None:
+        spare = self.nodes.pop()
+        spare.shutdown()
+        super().schedule()
+
+
+def test_a_spare_node_the_inner_scheduler_dropped_still_gets_its_shutdown() -> None:
+    inner = SpareDroppingInner()
+    serial = SerialScheduling(inner, read_serial_ids=lambda node: {"t::s1"})
+    busy, spare = StandInNode("gw0"), StandInNode("gw1")
+    for node in (busy, spare):
+        serial.add_node(node)
+        serial.add_node_collection(node, ["t::p0", "t::s1"])
+    serial.schedule()
+
+    assert spare.sent == []  # kept for the serial phase
+    assert not spare.shutting_down
+    assert busy.shutting_down
+    serial.mark_test_complete(busy, 0)
+    assert spare.sent == [1, 1]  # the placeholder, then the test
+    assert spare.shutting_down

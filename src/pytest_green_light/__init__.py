@@ -8,6 +8,7 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from pytest_green_light.lifecycle import active, get_or_create_event_loop
+from pytest_green_light.worker import MASTER, session_worker_id
 
 if TYPE_CHECKING:
     from pytest_green_light.database import worker_database_url
@@ -24,10 +25,14 @@ __all__ = [
 
 
 def is_parallel_execution() -> bool:
-    """True when this process is a pytest-xdist worker."""
-    lifecycle = active()
-    if lifecycle is not None:
-        return lifecycle.is_xdist_worker
+    """True in a pytest-xdist worker's session.
+
+    Before pytest has configured the session (a conftest.py being imported), the
+    answer comes from xdist's ``$PYTEST_XDIST_WORKER``.
+    """
+    worker = session_worker_id.get()
+    if worker is not None:
+        return worker != MASTER
     return bool(os.environ.get("PYTEST_XDIST_WORKER"))
 
 

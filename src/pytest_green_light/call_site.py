@@ -8,6 +8,7 @@ applications (say, under tox) are not skipped, so they stay application code.
 from __future__ import annotations
 
 import asyncio
+import functools
 import linecache
 import os
 import sys
@@ -56,7 +57,10 @@ class _Library:
         )
 
 
-_library: _Library | None = None
+@functools.cache
+def _library() -> _Library:
+    """Built on first use: SQLAlchemy is imported by then."""
+    return _Library()
 
 
 def sync_io_allowed(caller: FrameType, test_code: Container[str]) -> bool:
@@ -67,12 +71,10 @@ def sync_io_allowed(caller: FrameType, test_code: Container[str]) -> bool:
     question ``in_greenlet()`` asks just gets ``False``.
     """
     __tracebackhide__ = True
-    global _library
-    if _library is None:
-        _library = _Library()
+    library = _library()
     library_frames: list[FrameType] = []
     frame: FrameType | None = caller
-    while frame is not None and frame.f_code.co_filename in _library:
+    while frame is not None and frame.f_code.co_filename in library:
         library_frames.append(frame)
         frame = frame.f_back
     if frame is not None and frame.f_code.co_filename in test_code:

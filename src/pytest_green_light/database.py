@@ -113,6 +113,12 @@ def parse_database_url(raw: str, source: str) -> URL:
             f"pytest-green-light creates per-worker databases for SQLite and "
             f"PostgreSQL; {shown} (from {source}) is {url.get_backend_name()}."
         )
+    if url.get_backend_name() == "postgresql" and not url.database:
+        raise pytest.UsageError(
+            f"The database URL {shown} (from {source}) names no database; each "
+            "worker's database is named after it (app_gw0, app_gw1…). Add one: "
+            f"{masked(url.set(database='app'))}."
+        )
     return url
 
 

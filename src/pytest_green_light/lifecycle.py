@@ -42,7 +42,7 @@ class WorkerLifecycle:
         self.settings = settings
         self.sync_io = sync_io
         self.worker_id = worker_id
-        self.is_xdist_worker = worker_id != "master"
+        self._active_token: contextvars.Token[WorkerLifecycle | None] | None = None
         self.worker = WorkerLoop(TaskFactory(sync_io, record=True))
         # For every other loop the plugin makes or hands to pytest-asyncio.
         self.fresh_loop_task_factory = TaskFactory(sync_io, record=False)
@@ -62,15 +62,16 @@ class WorkerLifecycle:
 
     def pytest_sessionstart(self) -> None:
         verify_greenlet(self.worker.start())
-        _active.append(self)
+        self._active_token = _active.set(self)
 
     # trylast: after pytest tore down what is still set up (session fixtures, when the
     # run stopped early: -x, --maxfail), so their teardowns find the loop open. xdist
     # reports the worker finished after every implementation has run.
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self) -> None:
-        if self in _active:
-            _active.remove(self)
+        if self._active_token is not None:
+            _active.reset(self._active_token)
+            self._active_token = None
         self.worker.close(self._report_session_leftovers)
         self._kept.clear()
 
@@ -228,12 +229,15 @@ class WorkerLifecycle:
             )
 
 
-# The worker sessions running in this process, innermost last (pytester runs nest).
-_active: list[WorkerLifecycle] = []
+# The worker session running here (the innermost, when pytester runs nest). Other
+# threads start without it: the worker loop is the test thread's.
+_active: contextvars.ContextVar[WorkerLifecycle | None] = contextvars.ContextVar(
+    "pytest_green_light_lifecycle", default=None
+)
 
 
 def active() -> WorkerLifecycle | None:
-    return _active[-1] if _active else None
+    return _active.get()
 
 
 def get_or_create_event_loop() -> asyncio.AbstractEventLoop:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 from collections.abc import Generator
 from typing import TYPE_CHECKING
@@ -29,7 +30,11 @@ from pytest_green_light.lifecycle import OWN_LOOP_FIXTURE, WorkerLifecycle
 from pytest_green_light.markers import read_item_markers, register_markers
 from pytest_green_light.runner import GreenLightRunner
 from pytest_green_light.sync_io import SYNC_IO_KEY, SyncIO, TestCode
-from pytest_green_light.worker import is_xdist_controller, worker_id
+from pytest_green_light.worker import (
+    is_xdist_controller,
+    session_worker_id,
+    worker_id,
+)
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
@@ -37,6 +42,7 @@ if TYPE_CHECKING:
     from pytest_green_light.database import WorkerDatabase
 
 LIFECYCLE_KEY = pytest.StashKey[WorkerLifecycle]()
+SESSION_TOKEN_KEY: pytest.StashKey[contextvars.Token[str | None]] = pytest.StashKey()
 WORKER_DATABASE_KEY: pytest.StashKey[WorkerDatabase] = pytest.StashKey()
 
 
@@ -51,6 +57,7 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
 # tryfirst: pytest-asyncio's pytest_configure must see the loop scopes lined up.
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
+    config.stash[SESSION_TOKEN_KEY] = session_worker_id.set(worker_id(config))
     plugin_settings = settings.read_settings(config)
     config.stash[settings.SETTINGS_KEY] = plugin_settings
     with_pytest_asyncio = coordination.has_pytest_asyncio(config)
@@ -110,6 +117,12 @@ def pytest_configure_after_pytest_asyncio(config: pytest.Config) -> None:
     plugin_settings = config.stash[settings.SETTINGS_KEY]
     if plugin_settings.autouse and coordination.has_pytest_asyncio(config):
         coordination.unset_loop_scope_defaults(config, plugin_settings.loop_scope)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    token = config.stash.get(SESSION_TOKEN_KEY, None)
+    if token is not None:
+        session_worker_id.reset(token)
 
 
 def pytest_report_header(config: pytest.Config) -> str:

@@ -1,10 +1,11 @@
 """``@pytest.mark.serial`` under pytest-xdist: tests that never overlap any other test.
 
 The controller hands each worker a directory (``workerinput``). A worker writes the
-node ids of its serial tests there before it reports its collection, and holds each
-serial test at a gate until the controller opens it: when every parallel test on every
-worker has finished (see ``serial_scheduler.py``). Without xdist, or with
-``green_light_serial = off``, ``serial`` is an ordinary marker.
+node ids of its serial tests there before it reports its collection; the controller
+sends them to one worker once every parallel test on every worker has finished (see
+``serial_scheduler.py``). The worker skips the placeholder that opens the serial
+phase, and every serial test if the run stopped before it opened. Without xdist, or
+with ``green_light_serial = off``, ``serial`` is an ordinary marker.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import json
 import os
 import shutil
 import tempfile
-import time
 from collections.abc import Generator
 from pathlib import Path
 from typing import Any
@@ -21,33 +21,32 @@ from typing import Any
 import pytest
 
 from pytest_green_light.serial_scheduler import SerialScheduling
+from pytest_green_light.worker import worker_id
 
 DIRECTORY_KEY = "green_light_serial_dir"
 MARKER = "serial"
-GATE_POLL_S = 0.002
 
 
 def configure(config: pytest.Config, *, controller: bool, isolated: bool) -> None:
     """Register the controller's or a worker's side, when serial tests need one."""
     if controller:
-        if isolated:
+        # --dist each runs every test on every worker: there is no "one at a time".
+        if isolated and config.getvalue("dist") != "each":
             controller_side = SerialController(config.getoption("maxfail"))
             config.pluginmanager.register(controller_side, "green_light_serial")
         return
     workerinput: dict[str, Any] = getattr(config, "workerinput", {})
     directory = workerinput.get(DIRECTORY_KEY)
     if directory:
-        worker = SerialWorker(directory, str(workerinput["workerid"]))
+        worker = SerialWorker(directory, worker_id(config))
         config.pluginmanager.register(worker, "green_light_serial")
 
 
 class SerialFiles:
-    """The files controller and workers exchange through the shared directory."""
+    """The files workers leave for the controller in the shared directory."""
 
     def __init__(self, directory: str) -> None:
         self.directory = Path(directory)
-        self.go = self.directory / "go"
-        self.stop = self.directory / "stop"
 
     def serial_ids(self, worker_id: str) -> Path:
         return self.directory / f"{worker_id}.json"
@@ -71,15 +70,7 @@ class SerialController:
         self, config: pytest.Config
     ) -> Generator[None, Any, Any]:
         inner = yield
-        # --dist each runs every test on every worker: there is no "one at a time".
-        if inner is None or config.getvalue("dist") == "each":
-            return inner
-        self.scheduler = SerialScheduling(
-            inner,
-            read_serial_ids=self._read_serial_ids,
-            open_gate=self.files.go.touch,
-            close_gate=self.files.stop.touch,
-        )
+        self.scheduler = SerialScheduling(inner, read_serial_ids=self._read_serial_ids)
         return self.scheduler
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
@@ -119,13 +110,14 @@ class SerialController:
 
 
 class SerialWorker:
-    """Registered in xdist workers: reports the serial tests, and holds each one until
-    the controller opens the gate."""
+    """Registered in xdist workers: reports the serial tests, and runs them only once
+    the controller has opened the serial phase."""
 
     def __init__(self, directory: str, worker_id: str) -> None:
         self.files = SerialFiles(directory)
         self.worker_id = worker_id
         self.serial: set[str] = set()
+        self.serial_phase_open = False
 
     # tryfirst: before xdist's own hook reports the collection to the controller.
     @pytest.hookimpl(tryfirst=True)
@@ -139,15 +131,13 @@ class SerialWorker:
         os.replace(partial, path)
 
     @pytest.hookimpl(tryfirst=True)
-    def pytest_runtest_protocol(self, item: pytest.Item) -> bool | None:
-        if item.nodeid not in self.serial or self._wait_for_gate():
+    def pytest_runtest_protocol(
+        self, item: pytest.Item, nextitem: pytest.Item | None
+    ) -> bool | None:
+        if self.serial_phase_open or item.nodeid not in self.serial:
             return None
-        return True  # the run stopped before the serial phase: not run
-
-    def _wait_for_gate(self) -> bool:
-        go, stop = self.files.go, self.files.stop
-        while not go.exists():
-            if stop.exists():
-                return False
-            time.sleep(GATE_POLL_S)
+        # Before the serial phase, a serial test here is the placeholder: followed by
+        # itself, the phase opens; followed by the shutdown, the run stopped first.
+        # Either way it is not run (and reported by nobody).
+        self.serial_phase_open = nextitem is item
         return True

@@ -3,11 +3,17 @@
 The scheduler xdist would use (``--dist load``, ``loadscope``…) gets every test except
 the serial ones, through views of the worker nodes whose item indices skip them. When
 it is done with a node, that node (the first one) is kept for the serial phase instead
-of being shut down: the serial tests are queued on it right away, behind its last
-parallel test, and its worker holds each of them at a gate until every parallel test
-on every worker has finished. The gate is a file (see ``serial.py``): xdist has no way
-to send a worker anything but tests, and a worker only runs a queued test once it has
-received the one after it.
+of being shut down; once every parallel test on every worker has finished, the serial
+tests are sent to it, then its shutdown.
+
+The gate is xdist's own pacing: a worker runs a queued test only once it has received
+the one after it (or its shutdown), which it needs for the test's teardown. The serial
+node's last parallel test therefore needs something after it to finish: it is sent the
+first serial test as a *placeholder*, which waits in the worker behind it. The serial
+phase opens with that test sent again: a serial test followed by itself is the
+placeholder, which the worker skips, and only then runs serial tests (``serial.py``).
+If xdist stops the run first, the placeholder is followed by the shutdown and skipped
+too. No file, no polling: the same on remote workers.
 
 Only xdist's public scheduler protocol is used; nodes are touched through the calls
 schedulers make anyway (``send_runtest_some``, ``send_steal``, ``shutdown``).
@@ -93,23 +99,14 @@ class SerialNodeWatch:
 class SerialScheduling:
     """Runs the serial tests on one worker after all others, around an inner scheduler.
 
-    ``read_serial_ids(node)`` gives the node ids a worker found marked serial;
-    ``open_gate()`` lets serial tests start, ``close_gate()`` tells workers the run
-    stopped before they could.
+    ``read_serial_ids(node)`` gives the node ids a worker found marked serial.
     """
 
     def __init__(
-        self,
-        inner: Any,
-        *,
-        read_serial_ids: Callable[[Any], set[str]],
-        open_gate: Callable[[], None],
-        close_gate: Callable[[], None],
+        self, inner: Any, *, read_serial_ids: Callable[[Any], set[str]]
     ) -> None:
         self.inner = inner
         self._read_serial_ids = read_serial_ids
-        self._open_gate = open_gate
-        self._close_gate = close_gate
         self.views: dict[Any, NodeView] = {}
         self.collections: dict[Any, list[str]] = {}
         # Parallel tests sent to each node and not completed yet, by worker index.
@@ -118,11 +115,22 @@ class SerialScheduling:
         self.serial_queue: list[str] = []  # not yet sent to a worker
         self.serial_running: list[str] = []  # sent to the serial node, not completed
         self.serial_node: Any = None
+        # The serial node has been sent the placeholder; its completion (the worker
+        # skipped it) is not yet in.
+        self.placeholder_sent = False
+        self.placeholder: str | None = None
         self.gate_open = False
         self.gate_closed = False
         self.serial_done = 0
         self.serial_started_at: float | None = None
         self.serial_finished_at: float | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        # Anything else other plugins read from xdist's schedulers (pytest-rerunfailures
+        # reads ``config``) comes from the one wrapped.
+        if name == "inner":
+            raise AttributeError(name)
+        return getattr(self.inner, name)
 
     # -- xdist's Scheduling protocol ---------------------------------------------
 
@@ -177,7 +185,9 @@ class SerialScheduling:
         self, node: Any, item_index: int, duration: float = 0
     ) -> None:
         nodeid = self.collections[node][item_index]
-        if node is self.serial_node and nodeid in self.serial_running:
+        if node is self.serial_node and nodeid == self.placeholder:
+            self.placeholder = None  # skipped by the worker: it comes before its test
+        elif node is self.serial_node and nodeid in self.serial_running:
             self.serial_running.remove(nodeid)
             self._serial_test_done()
         else:
@@ -203,9 +213,12 @@ class SerialScheduling:
     def remove_node(self, node: Any) -> str | None:
         view = self.views.pop(node)
         had_parallel_work = bool(self.in_flight.pop(node))
-        crashed_in = self.inner.remove_node(view)
+        # xdist's scope schedulers no longer know the spare nodes they let go of.
+        crashed_in = self.inner.remove_node(view) if view in self.inner.nodes else None
         if node is self.serial_node:
             self.serial_node = None
+            self.placeholder_sent = False
+            self.placeholder = None
             # The worker runs its parallel tests first: if any was left, that is
             # where it crashed; otherwise in the first serial test it had.
             if crashed_in is None and not had_parallel_work and self.serial_running:
@@ -231,54 +244,68 @@ class SerialScheduling:
         """The inner scheduler has no more parallel tests for this node."""
         if self.serial_node is None and self.serial_queue and not self.gate_closed:
             self.serial_node = view.node
-            self._send_serial_tests()
+            if self.in_flight[view.node]:
+                # Its last parallel test runs once something follows it.
+                self._send_placeholder()
         elif view.node is not self.serial_node:
             view.node.shutdown()
         self._advance()
 
+    def _send_placeholder(self) -> None:
+        self.placeholder = self.serial_queue[0]
+        self.placeholder_sent = True
+        self._send_to_serial_node([self.placeholder])
+
     def _send_serial_tests(self) -> None:
-        node = self.serial_node
-        index = {nodeid: i for i, nodeid in enumerate(self.collections[node])}
-        node.send_runtest_some([index[nodeid] for nodeid in self.serial_queue])
-        self.serial_running += self.serial_queue
+        """Open the serial phase (the placeholder's test first) or, on a node where
+        it is open, send what was queued since."""
+        if not self.placeholder_sent:
+            self._send_placeholder()
+        queue = self.serial_queue
+        if self.placeholder in queue:
+            queue = [self.placeholder, *(t for t in queue if t != self.placeholder)]
+        self._send_to_serial_node(queue)
+        self.serial_running += queue
         self.serial_queue = []
 
+    def _send_to_serial_node(self, nodeids: list[str]) -> None:
+        index = {
+            nodeid: i for i, nodeid in enumerate(self.collections[self.serial_node])
+        }
+        self.serial_node.send_runtest_some([index[nodeid] for nodeid in nodeids])
+
     def _worker_nodes(self) -> list[Any]:
-        return [view.node for view in self.inner.nodes]
+        """Every node, including any the inner scheduler has let go of: xdist's scope
+        schedulers drop spare nodes from their own bookkeeping."""
+        return list(self.views)
+
+    def _nodes_up(self) -> list[Any]:
+        return [node for node in self.views if not node.shutting_down]
 
     def _parallel_tests_done(self) -> bool:
         return bool(self.inner.tests_finished) and not any(self.in_flight.values())
 
     def stopped_by_xdist(self) -> None:
-        """xdist is shutting every worker down: serial tests must not start now."""
-        if self.serial_ids and not self.gate_open and not self.gate_closed:
+        """xdist is shutting every worker down: serial tests must not start now (the
+        placeholder, followed by the shutdown, is skipped)."""
+        if self.serial_ids and not self.gate_open:
             self.gate_closed = True
-            self._close_gate()
 
     def _advance(self) -> None:
-        if not self.serial_ids or self.gate_closed:
+        if not self.serial_ids or self.gate_closed or not self._parallel_tests_done():
             return
-        node = self.serial_node
-        if not self._parallel_tests_done():
-            return
-        if node is None and self.serial_queue:
+        if self.serial_node is None:
             # No node was left to us (every test serial, or the serial node crashed
             # after the others left): take any node still up.
-            node = next((n for n in self._worker_nodes() if not n.shutting_down), None)
-            if node is None:
+            self.serial_node = next(iter(self._nodes_up()), None)
+            if self.serial_node is None:
                 return
-            self.serial_node = node
+        if self.serial_queue:
             self._send_serial_tests()
-        elif node is not None and self.serial_queue:
-            self._send_serial_tests()  # a replacement for a crashed serial node
-        if node is None:
-            return
         if not self.gate_open:
             self.gate_open = True
             self.serial_started_at = time.monotonic()
-            self._open_gate()
-        # The serial node's last test runs once its worker is told there is nothing
-        # after it; any other node still up has no work left. Each is told once.
-        for worker in self._worker_nodes():
-            if not worker.shutting_down:
-                worker.shutdown()
+        # The last serial test runs once its worker is told there is nothing after
+        # it; any other node still up has no work left. Each is told once.
+        for worker in self._nodes_up():
+            worker.shutdown()

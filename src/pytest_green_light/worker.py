@@ -7,6 +7,7 @@ The xdist controller runs no tests and owns no loop.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import threading
 import warnings
@@ -20,18 +21,26 @@ from pytest_green_light.tasks import TaskFactory, cancel_and_wait
 log = logging.getLogger("pytest_green_light")
 
 
-def is_xdist_worker(config: pytest.Config) -> bool:
-    return hasattr(config, "workerinput")
-
-
-def is_xdist_controller(config: pytest.Config) -> bool:
-    return not is_xdist_worker(config) and getattr(config.option, "dist", "no") != "no"
+MASTER = "master"
+"""The worker id of a process that is not an xdist worker (as xdist names it)."""
 
 
 def worker_id(config: pytest.Config) -> str:
-    """``gw0``, ``gw1``… in an xdist worker, ``master`` otherwise (as xdist names it)."""
-    workerinput: dict[str, Any] = getattr(config, "workerinput", {})
-    return str(workerinput.get("workerid", "master"))
+    """``gw0``, ``gw1``… in an xdist worker, ``master`` otherwise: the one place the
+    plugin reads which worker it runs in."""
+    workerinput: dict[str, Any] | None = getattr(config, "workerinput", None)
+    return MASTER if workerinput is None else str(workerinput["workerid"])
+
+
+def is_xdist_controller(config: pytest.Config) -> bool:
+    return worker_id(config) == MASTER and getattr(config.option, "dist", "no") != "no"
+
+
+session_worker_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "pytest_green_light_session_worker_id", default=None
+)
+"""The worker id of the pytest session configured here (innermost, when pytester runs
+nest); ``None`` before one is configured."""
 
 
 def current_loop() -> asyncio.AbstractEventLoop | None:
