@@ -134,8 +134,12 @@ def test_function_loop_scope_gives_every_test_a_fresh_loop(
             record(f"async_{n}")
 
         @pytest.mark.parametrize("n", range(4))
-        def test_sync(n):
-            record(f"sync_{n}", closed=asyncio.get_event_loop().is_closed())
+        def test_sync(n, request):
+            record(
+                f"sync_{n}",
+                closed=asyncio.get_event_loop().is_closed(),
+                own_loop_fixtures=request.fixturenames.count("_green_light_own_loop"),
+            )
         """
     )
 
@@ -145,6 +149,10 @@ def test_function_loop_scope_gives_every_test_a_fresh_loop(
     async_loops = [f["loop"] for f in facts if f["test"].startswith("async")]
     assert len(set(async_loops)) == 4
     assert not any(f.get("closed") for f in facts)
+    # Each case its own fixture list: cases of one function share pytest's.
+    assert [f["own_loop_fixtures"] for f in facts if "own_loop_fixtures" in f] == [
+        1
+    ] * 4
 
 
 @pytest.mark.compat

@@ -501,3 +501,53 @@ def test_pytest_timeout_fails_a_blocked_sync_call_as_it_fails_a_blocked_await(
             "FAILED test_timeouts.py::test_blocked_in_a_sync_call - Failed: Timeout*",
         ]
     )
+
+
+def test_a_kept_task_starts_its_subtasks_under_its_own_tests_mode(inner: Inner) -> None:
+    """A task a test left running (leaked tasks kept) starts tasks during the next test:
+    they get the sync IO mode of the test that started the work, not the next one's."""
+    inner.pytester.makepyfile(
+        test_kept="""
+        import asyncio
+        import pytest
+        from sqlalchemy.util import await_only
+
+        outcome = []
+        state = {}
+
+
+        @pytest.mark.asyncio
+        async def test_a_keeps_a_task_running():
+            state["go"] = asyncio.Event()
+
+            async def child():
+                await_only(asyncio.sleep(0))  # sync IO from test code: allowed here
+                outcome.append("sync IO allowed")
+
+            async def background():
+                await state["go"].wait()
+                try:
+                    await asyncio.create_task(child())
+                except Exception as error:
+                    outcome.append(type(error).__name__)
+
+            state["task"] = asyncio.create_task(background())
+
+
+        @pytest.mark.green_light(sync_io="off")
+        @pytest.mark.asyncio
+        async def test_b_runs_under_another_mode():
+            state["go"].set()
+            await state["task"]
+            assert outcome == ["sync IO allowed"]
+        """
+    )
+
+    result = inner.run(
+        "-o", "green_light_leaked_tasks=warn", "-W", "always::pytest.PytestWarning"
+    )
+
+    result.assert_outcomes(passed=2, warnings=1)
+    result.stdout.fnmatch_lines(
+        ["*test_a_keeps_a_task_running left 1 task(s) running*"]
+    )
