@@ -6,7 +6,7 @@ from collections import defaultdict
 
 import pytest
 
-from conftest import Inner
+from conftest import Inner, compare
 
 LOOP_FACTS = """
 import asyncio
@@ -310,3 +310,60 @@ def test_session_end_finalizes_async_generators_left_suspended(
 
     result.assert_outcomes(passed=1)
     assert [f["test"] for f in inner.facts()] == ["finalized"]
+
+
+@pytest.mark.compat
+def test_a_sync_test_that_closes_the_current_loop_breaks_no_later_test(
+    inner: Inner, driver: str, distribution: str
+) -> None:
+    inner.driver, inner.distribution = driver, distribution
+    inner.pytester.makeini("[pytest]\n")  # warnings as they come, as most suites have
+    inner.pytester.makepyfile(
+        test_closing="""
+        import asyncio
+        import pytest
+        from facts import async_fixture
+
+
+        @async_fixture(scope="session")
+        async def session_queue():
+            queue = asyncio.Queue()
+            yield queue
+            await asyncio.wait_for(queue.put("bye"), 1)  # on the loop it was made on
+
+
+        @pytest.mark.asyncio
+        async def test_before(session_queue):
+            await session_queue.put(1)
+            assert await session_queue.get() == 1
+
+
+        def test_old_style_sync_code():
+            loop = asyncio.get_event_loop()
+            loop.run_until_complete(asyncio.sleep(0))
+            loop.close()
+
+
+        @pytest.mark.asyncio
+        async def test_after(session_queue):
+            await session_queue.put(2)
+            assert await session_queue.get() == 2
+
+
+        def test_sync_after():
+            assert not asyncio.get_event_loop().is_closed()
+        """
+    )
+
+    with_plugin = compare(inner)
+
+    assert set(with_plugin.values()) == {"passed"}, with_plugin
+    result = inner.run()
+    result.assert_outcomes(passed=4, warnings=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*GreenLightWarning: The worker loop was closed by "
+            "test_closing.py::test_old_style_sync_code: *kept it open*"
+        ]
+    )
+    result.stdout.no_fnmatch_line("*Event loop is closed*")

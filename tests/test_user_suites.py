@@ -11,13 +11,12 @@ plugin is installed beside pytest-asyncio, as in FastAPI projects.
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ET
 from typing import Any
 
 import pytest
 from sqlalchemy.engine import URL
 
-from conftest import HAS_TEST_DEFAULT, PYTEST_ASYNCIO, Inner
+from conftest import HAS_TEST_DEFAULT, PYTEST_ASYNCIO, Inner, compare
 
 pytestmark = pytest.mark.compat
 
@@ -38,42 +37,6 @@ def user_ini(
     if test_default and HAS_TEST_DEFAULT:
         lines.append(f"asyncio_default_test_loop_scope = {test_default}")
     return "\n".join(lines) + "\n"
-
-
-def outcomes(inner: Inner, *args: str) -> dict[str, str]:
-    """Run the inner suite; each test's outcome by its JUnit name."""
-    junit = inner.pytester.path / "junit.xml"
-    junit.unlink(missing_ok=True)
-    inner.run(f"--junitxml={junit}", *args)
-    results = {}
-    for case in ET.parse(junit).iter("testcase"):
-        kinds = {child.tag for child in case}
-        results[f"{case.get('classname')}::{case.get('name')}"] = (
-            "failed"
-            if kinds & {"failure", "error"}
-            else "skipped"
-            if "skipped" in kinds
-            else "passed"
-        )
-    return results
-
-
-def compare(inner: Inner, *plugin_args: str) -> dict[str, str]:
-    """Outcomes with the plugin (given ``plugin_args``, which only it knows), after
-    checking that nothing that passed without it fails with it."""
-    without = outcomes(inner, "-p", "no:green_light")
-    with_plugin = outcomes(inner, *plugin_args)
-    # Some pairs of defaults fail at collection without the plugin (0.26, a session
-    # test default beside a function fixture): a report is all that can be asked for.
-    assert without, "the run without the plugin reported nothing"
-    passed_without = {test for test, outcome in without.items() if outcome == "passed"}
-    worse = {
-        test: with_plugin.get(test, "missing")
-        for test in passed_without
-        if with_plugin.get(test) != "passed"
-    }
-    assert not worse, f"passed without the plugin, not with it: {worse}"
-    return with_plugin
 
 
 def case(*values: str | None, usual: bool) -> Any:

@@ -17,7 +17,12 @@ from pytest_green_light.running_test import RunningTest, current_test
 from pytest_green_light.settings import LoopScope, Settings, item_setting
 from pytest_green_light.sync_io import SyncIO
 from pytest_green_light.tasks import TaskFactory, cancel_and_wait, describe
-from pytest_green_light.worker import WorkerLoop, current_loop, shut_down_loop
+from pytest_green_light.worker import (
+    GreenLightWarning,
+    WorkerLoop,
+    current_loop,
+    shut_down_loop,
+)
 
 log = logging.getLogger("pytest_green_light")
 
@@ -25,10 +30,6 @@ OWN_LOOP_FIXTURE = "_green_light_own_loop"
 
 LOOP_SCOPE_KEY = pytest.StashKey[LoopScope]()
 """Set on items whose ``green_light`` marker names a ``loop_scope``."""
-
-
-class GreenLightWarning(pytest.PytestWarning):
-    """Something pytest-green-light did on the user's behalf that they should know."""
 
 
 def _task_list(tasks: list[asyncio.Task[Any]]) -> str:

@@ -31,6 +31,7 @@ from pytest_green_light.markers import read_item_markers, register_markers
 from pytest_green_light.runner import GreenLightRunner
 from pytest_green_light.sync_io import SYNC_IO_KEY, SyncIO, TestCode
 from pytest_green_light.worker import (
+    GreenLightWarning,
     is_xdist_controller,
     session_worker_id,
     worker_id,
@@ -191,7 +192,7 @@ def caplog_xdist_compatible(
     owners = capture.leaked_task_owners()
     if owners:
         request.node.warn(
-            lifecycle.GreenLightWarning(
+            GreenLightWarning(
                 f"{len(capture.foreign_records)} log record(s) emitted during "
                 f"{request.node.nodeid} came from work started by "
                 f"{', '.join(owners)} (not in caplog_xdist_compatible.records; see "

@@ -228,7 +228,7 @@ class SerialScheduling:
             self.serial_running = []
         self.collections.pop(node, None)
         self._advance()
-        return crashed_in  # type: ignore[no-any-return]
+        return crashed_in
 
     # -- the serial phase ---------------------------------------------------------
 

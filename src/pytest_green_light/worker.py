@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import functools
 import logging
 import threading
 import warnings
@@ -16,9 +17,19 @@ from typing import Any
 
 import pytest
 
+from pytest_green_light.running_test import current_nodeid
 from pytest_green_light.tasks import TaskFactory, cancel_and_wait
 
 log = logging.getLogger("pytest_green_light")
+
+
+class GreenLightWarning(pytest.PytestWarning):
+    """Something pytest-green-light did on the user's behalf that they should know."""
+
+
+def _by_whom() -> str:
+    nodeid = current_nodeid()
+    return f" by {nodeid}" if nodeid else ""
 
 
 MASTER = "master"
@@ -64,10 +75,11 @@ class WorkerLoop:
     """The one event loop a worker session runs on, owned from start to finish.
 
     Sync code, async tests and async fixtures all get this loop object. Whoever
-    unsets, replaces or closes it between tests, ``ensure_current`` puts the worker
-    loop back (a fresh one if it was closed). When pytest-asyncio's session runner
-    holds the loop, that runner closes it after the last test: the loop is *retired*
-    just before, and left alone from then on.
+    unsets or replaces it between tests, ``ensure_current`` puts the worker loop back.
+    Closing it before the session ends is refused with a warning: session fixtures and
+    later tests hold it. When pytest-asyncio's session runner holds the loop, that
+    runner closes it after the last test: the loop is *retired* just before, and left
+    alone from then on.
     """
 
     def __init__(self, task_factory: TaskFactory) -> None:
@@ -80,21 +92,41 @@ class WorkerLoop:
     def start(self) -> asyncio.AbstractEventLoop:
         loop = asyncio.new_event_loop()
         loop.set_task_factory(self.task_factory)
+        loop.close = functools.partial(self._close_requested, loop)  # type: ignore[method-assign]
         asyncio.set_event_loop(loop)
         self._loop = loop
         log.debug("worker loop %#x started in thread %s", id(loop), self.thread_name)
         return loop
 
+    def _close_requested(self, loop: asyncio.AbstractEventLoop) -> None:
+        """``loop.close()`` of the worker loop: done at the end of the session (or by
+        the runner it was retired to), refused before."""
+        if self._retired or loop is not self._loop:
+            type(loop).close(loop)
+            return
+        warnings.warn(
+            GreenLightWarning(
+                f"The worker loop was closed{_by_whom()}: it is the loop "
+                "asyncio.get_event_loop() gives tests, and session fixtures and the "
+                "tests after this one run on it, so pytest-green-light kept it open. "
+                "Close only loops you create (asyncio.new_event_loop(), asyncio.run())."
+            ),
+            stacklevel=2,
+        )
+
     @property
     def loop(self) -> asyncio.AbstractEventLoop:
-        """The worker loop, open (replaced with a new one if somebody closed it)."""
+        """The worker loop, open (replaced with a new one if it was closed anyway)."""
         loop = self._loop
         if loop is None or (loop.is_closed() and not self._retired):
             if loop is not None:
-                log.warning(
-                    "the worker loop %#x was closed before the session ended; "
-                    "starting a new one (objects bound to the old loop will fail)",
-                    id(loop),
+                warnings.warn(
+                    GreenLightWarning(
+                        "The worker loop was found closed before the session ended"
+                        f"{_by_whom()}; pytest-green-light started a new one. Objects "
+                        "bound to the old loop (a session engine's connections) fail."
+                    ),
+                    stacklevel=2,
                 )
             loop = self.start()
         return loop
