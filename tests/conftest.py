@@ -47,6 +47,11 @@ DISTRIBUTIONS: dict[str, tuple[str, ...]] = {
 }
 AS_GIVEN = "as-given"
 
+# Third-party plugins installed for the few tests about them. Each costs every inner
+# pytest process start-up time (anyio 0.3 s, hypothesis 0.6 s): an inner run loads
+# only those its test names in ``Inner.plugins``.
+OPTIONAL_PLUGINS = ("anyio", "hypothesispytest", "rerunfailures")
+
 # An inner run that takes longer than this has hung: it is killed and its test fails
 # with the output it had written (a loaded CI machine is slow, hence the margin).
 INNER_RUN_TIMEOUT_SECONDS = 240
@@ -91,9 +96,7 @@ class Inner:
     driver: str = "green-light"
     distribution: str = "n0"
     timeout: float = INNER_RUN_TIMEOUT_SECONDS
-    # anyio's plugin costs every inner pytest process 0.3 s to import: on only where
-    # the test is about running beside it.
-    with_anyio: bool = False
+    plugins: tuple[str, ...] = ()  # of OPTIONAL_PLUGINS
 
     @property
     def facts_path(self) -> Path:
@@ -103,7 +106,12 @@ class Inner:
         try:
             return self.pytester.runpytest_subprocess(
                 *(() if cache else ("-p", "no:cacheprovider")),
-                *(() if self.with_anyio else ("-p", "no:anyio")),
+                *(
+                    arg
+                    for name in OPTIONAL_PLUGINS
+                    if name not in self.plugins
+                    for arg in ("-p", f"no:{name}")
+                ),
                 *DRIVERS[self.driver],
                 *DISTRIBUTIONS.get(self.distribution, ()),
                 *args,

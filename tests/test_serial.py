@@ -246,6 +246,8 @@ def test_a_worker_crash_is_reported_and_the_rest_still_run(
     inner: Inner, marker: str
 ) -> None:
     inner.distribution = "n2"
+    # pytest-rerunfailures reads the scheduler when a worker crashes, --reruns or not.
+    inner.plugins = ("rerunfailures",)
     make_project(inner)
     inner.pytester.makepyfile(
         test_0_crash=f"""
@@ -258,9 +260,9 @@ def test_a_worker_crash_is_reported_and_the_rest_still_run(
         """
     )
 
-    # pytest-rerunfailures reads the scheduler when a worker crashes, --reruns or not.
-    result = inner.run("--max-worker-restart=1", "-p", "rerunfailures")
+    result = inner.run("--max-worker-restart=1")
 
+    result.stdout.fnmatch_lines(["plugins: *rerunfailures*"])
     result.assert_outcomes(passed=30, failed=1)
     serial_count = 6 if marker else 5
     result.stdout.fnmatch_lines(

@@ -78,7 +78,7 @@ def test_a_user_style_suite_passes_with_the_plugin_where_it_passes_without(
     test_default: str | None,
     distribution: str,
 ) -> None:
-    inner.driver, inner.distribution, inner.with_anyio = mode, distribution, True
+    inner.driver, inner.distribution, inner.plugins = mode, distribution, ("anyio",)
     inner.pytester.copy_example("user_suite")
     inner.pytester.makeini(
         user_ini(fixture_default, test_default, warnings_are_errors=True)
@@ -99,7 +99,7 @@ def test_per_test_loops_keep_what_passes_without_the_plugin(
     """``green_light_loop_scope = function``: tests on loops of their own, each async
     fixture on the loop of its own scope, so the session engine written without a
     loop_scope works, which it does not under a fixture default of ``function``."""
-    inner.driver, inner.distribution, inner.with_anyio = mode, distribution, True
+    inner.driver, inner.distribution, inner.plugins = mode, distribution, ("anyio",)
     inner.pytester.copy_example("user_suite")
     inner.pytester.makeini(user_ini(fixture_default, None, warnings_are_errors=True))
 
@@ -147,7 +147,7 @@ if HAS_EVENT_LOOP_FIXTURE:  # pytest-asyncio 1.0 removed it
         mode: str,
         distribution: str,
     ) -> None:
-        inner.driver, inner.distribution, inner.with_anyio = mode, distribution, True
+        inner.driver, inner.distribution, inner.plugins = mode, distribution, ("anyio",)
         inner.pytester.copy_example(suite)
         # Such suites live with pytest-asyncio's deprecation warnings about event_loop.
         inner.pytester.makeini(

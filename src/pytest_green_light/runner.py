@@ -65,7 +65,12 @@ class GreenLightRunner:
     def pytest_pyfunc_call(
         self, pyfuncitem: pytest.Function
     ) -> Generator[None, Any, Any]:
-        test = pyfuncitem.obj
+        # A hypothesis test is a sync function that calls the test for each example.
+        holder: Any = getattr(pyfuncitem.obj, "hypothesis", None)
+        attribute = "inner_test" if holder is not None else "obj"
+        if holder is None:
+            holder = pyfuncitem
+        test = getattr(holder, attribute)
         if not inspect.iscoroutinefunction(test) or _belongs_to_other_plugin(
             pyfuncitem.fixturenames, pyfuncitem
         ):
@@ -76,11 +81,11 @@ class GreenLightRunner:
         def run_on_loop(*args: Any, **kwargs: Any) -> Any:
             return lifecycle.loop.run_until_complete(test(*args, **kwargs))
 
-        pyfuncitem.obj = run_on_loop
+        setattr(holder, attribute, run_on_loop)
         try:
             return (yield)
         finally:
-            pyfuncitem.obj = test
+            setattr(holder, attribute, test)
 
     @pytest.hookimpl(wrapper=True)
     def pytest_fixture_setup(
