@@ -92,6 +92,12 @@ def test_command_line_wins_over_the_ini_file(
             "Valid values are: test, all, off.",
         ),
         (
+            (),
+            "green_light_debug = maybe",
+            "Invalid value for green_light_debug: invalid truth value 'maybe'. "
+            "Use true or false.",
+        ),
+        (
             ("--green-light-serial=sometimes",),
             "",
             "'sometimes' is not a valid value for --green-light-serial. "

@@ -319,7 +319,10 @@ def test_marker_overrides_the_mode_per_module_class_and_test(inner: Inner) -> No
     result.assert_outcomes(passed=3)
 
 
-def test_a_bad_marker_value_is_a_usage_error(inner: Inner) -> None:
+@pytest.mark.parametrize("workers", ["0", "2"])
+def test_a_bad_marker_value_errors_its_test_with_the_reason(
+    inner: Inner, workers: str
+) -> None:
     inner.pytester.makepyfile(
         test_bad="""
         import pytest
@@ -327,18 +330,34 @@ def test_a_bad_marker_value_is_a_usage_error(inner: Inner) -> None:
         @pytest.mark.green_light(sync_io="sometimes")
         def test_x():
             pass
+
+        @pytest.mark.green_light("function")
+        def test_y():
+            pass
+
+        def test_z():
+            pass
         """
     )
 
-    bad_marker = inner.run()
+    bad_marker = inner.run("-n", workers)
 
-    assert bad_marker.ret == pytest.ExitCode.USAGE_ERROR
-    bad_marker.stderr.fnmatch_lines(
+    bad_marker.assert_outcomes(passed=1, errors=2)
+    bad_marker.stdout.fnmatch_lines(
         [
-            "*test_bad.py::test_x: 'sometimes' is not a valid sync_io for "
-            "@pytest.mark.green_light. Valid values are: test, all, off."
+            "*ERROR at setup of test_x*",
+            "*'sometimes' is not a valid sync_io for @pytest.mark.green_light. "
+            "Valid values are: test, all, off.",
         ]
     )
+    bad_marker.stdout.fnmatch_lines(
+        [
+            "*ERROR at setup of test_y*",
+            "*@pytest.mark.green_light takes only the keyword arguments loop_scope "
+            "and sync_io, got ('function',).",
+        ]
+    )
+    bad_marker.stdout.no_fnmatch_line("*INTERNALERROR*")
 
 
 CANCELLATION_TESTS = """

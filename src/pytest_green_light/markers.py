@@ -24,6 +24,10 @@ MARKER_SETTINGS: dict[str, tuple[tuple[str, ...], pytest.StashKey[Any]]] = {
     "loop_scope": (LOOP_SCOPES, LOOP_SCOPE_KEY),
     "sync_io": (SYNC_IO_MODES, SYNC_IO_KEY),
 }
+MARKER_ERROR_KEY = pytest.StashKey[str]()
+"""What is wrong with an item's ``green_light`` marker."""
+MARKER_ERROR_FIXTURE = "_green_light_marker_error"
+
 ASYNCIO_MARKER = (
     "asyncio: run the coroutine test on an event loop "
     "(handled by pytest-green-light while pytest-asyncio is not installed)."
@@ -38,7 +42,11 @@ def register_markers(config: pytest.Config, *, asyncio_marker: bool) -> None:
 
 
 def read_item_markers(items: list[pytest.Item]) -> None:
-    """Store each ``green_light(loop_scope=..., sync_io=...)`` on its item, validated."""
+    """Store each ``green_light(loop_scope=..., sync_io=...)`` on its item, validated.
+
+    An invalid one errors its test at set-up, with the message: raised here, under
+    xdist it would end the worker with nothing shown.
+    """
     for item in items:
         # keywords hold marker names up the node chain: a cheap test before the lookup.
         if "green_light" not in item.keywords:
@@ -46,20 +54,29 @@ def read_item_markers(items: list[pytest.Item]) -> None:
         marker = item.get_closest_marker("green_light")
         if marker is None:
             continue
-        unknown = set(marker.kwargs) - set(MARKER_SETTINGS)
-        if marker.args or unknown:
-            raise pytest.UsageError(
-                f"{item.nodeid}: @pytest.mark.green_light takes only the keyword "
-                f"arguments loop_scope and sync_io, got "
-                f"{marker.args or ''}{sorted(unknown) or ''}."
+        error = _store_settings(item, marker)
+        if error is not None:
+            item.stash[MARKER_ERROR_KEY] = error
+            names = getattr(item, "fixturenames", None)
+            if names is not None:  # a list of its own: parametrized cases share one
+                item.fixturenames = [MARKER_ERROR_FIXTURE, *names]  # type: ignore[attr-defined]
+
+
+def _store_settings(item: pytest.Item, marker: pytest.Mark) -> str | None:
+    unknown = set(marker.kwargs) - set(MARKER_SETTINGS)
+    if marker.args or unknown:
+        return (
+            "@pytest.mark.green_light takes only the keyword arguments loop_scope "
+            f"and sync_io, got {marker.args or ''}{sorted(unknown) or ''}."
+        )
+    for name, (valid, key) in MARKER_SETTINGS.items():
+        value = marker.kwargs.get(name)
+        if value is None:
+            continue
+        if value not in valid:
+            return (
+                f"{value!r} is not a valid {name} for @pytest.mark.green_light. "
+                f"Valid values are: {', '.join(valid)}."
             )
-        for name, (valid, key) in MARKER_SETTINGS.items():
-            value = marker.kwargs.get(name)
-            if value is None:
-                continue
-            if value not in valid:
-                raise pytest.UsageError(
-                    f"{item.nodeid}: {value!r} is not a valid {name} for "
-                    f"@pytest.mark.green_light. Valid values are: {', '.join(valid)}."
-                )
-            item.stash[key] = value
+        item.stash[key] = value
+    return None

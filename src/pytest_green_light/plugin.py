@@ -27,7 +27,12 @@ from pytest_green_light.greenlet import (
     require_greenlet_installed,
 )
 from pytest_green_light.lifecycle import OWN_LOOP_FIXTURE, WorkerLifecycle
-from pytest_green_light.markers import read_item_markers, register_markers
+from pytest_green_light.markers import (
+    MARKER_ERROR_FIXTURE,
+    MARKER_ERROR_KEY,
+    read_item_markers,
+    register_markers,
+)
 from pytest_green_light.runner import GreenLightRunner
 from pytest_green_light.sync_io import SYNC_IO_KEY, SyncIO, TestCode
 from pytest_green_light.worker import (
@@ -216,6 +221,12 @@ def own_loop(request: pytest.FixtureRequest) -> Generator[asyncio.AbstractEventL
     """A fresh loop for a test with loop scope ``function``, set up before its other
     fixtures and closed after them (added to such tests at collection)."""
     yield from request.config.stash[LIFECYCLE_KEY].run_on_own_loop()
+
+
+@pytest.fixture(name=MARKER_ERROR_FIXTURE)
+def marker_error(request: pytest.FixtureRequest) -> None:
+    """Errors a test whose ``green_light`` marker is invalid (added at collection)."""
+    pytest.fail(request.node.stash[MARKER_ERROR_KEY], pytrace=False)
 
 
 @pytest.fixture

@@ -182,7 +182,15 @@ def _choice(
 def _flag(config: pytest.Config, ini: str) -> bool:
     """The CLI flag when one was given, else the ini value (the dest equals the ini key)."""
     cli_value: bool | None = config.getoption(ini)
-    return bool(config.getini(ini)) if cli_value is None else cli_value
+    if cli_value is not None:
+        return cli_value
+    try:
+        return bool(config.getini(ini))
+    # pytest's message (a ValueError before 9, a UsageError since) names no key.
+    except (ValueError, pytest.UsageError) as error:
+        raise pytest.UsageError(
+            f"Invalid value for {ini}: {error}. Use true or false."
+        ) from None
 
 
 def _db_url(config: pytest.Config) -> tuple[str | None, str]:
