@@ -29,7 +29,7 @@ _xdist_controller = False
 def pytest_configure(config):
     # The xdist controller replays the workers' log hooks: record in workers only.
     global _xdist_controller
-    _xdist_controller = bool(config.getoption("numprocesses", None)) and not hasattr(
+    _xdist_controller = config.getoption("dist", "no") != "no" and not hasattr(
         config, "workerinput"
     )
 

@@ -1,30 +1,46 @@
 """``@pytest.mark.serial`` under pytest-xdist: tests that never overlap any other test.
 
-The controller hands each worker a directory (``workerinput``). A worker writes the
-node ids of its serial tests there before it reports its collection; the controller
-sends them to one worker once every parallel test on every worker has finished (see
-``serial_scheduler.py``). The worker skips the placeholder that opens the serial
+Each worker tells the controller the node ids of its serial tests before it reports
+its collection, over a channel of its own on xdist's connection to the worker (so the
+same for remote workers: nothing assumes a shared filesystem). The controller sends
+the serial tests to one worker once every parallel test on every worker has finished
+(see ``serial_scheduler.py``). The worker skips the placeholder that opens the serial
 phase, and every serial test if the run stopped before it opened. Without xdist, or
 with ``green_light_serial = off``, ``serial`` is an ordinary marker.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
-import tempfile
+import sys
+import warnings
 from collections.abc import Generator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from pytest_green_light.serial_scheduler import SerialScheduling
-from pytest_green_light.worker import worker_id
+from pytest_green_light.worker import GreenLightWarning
 
-DIRECTORY_KEY = "green_light_serial_dir"
+WORKERINPUT_KEY = "green_light_serial"
 MARKER = "serial"
+# A worker reports its serial tests before its collection, on the same connection:
+# its report is there when the controller looks. The wait covers a worker that
+# lost its connection in between.
+REPORT_TIMEOUT_S = 30.0
+
+# Run in the worker process by the controller before xdist's own code (execnet runs
+# one remote_exec at a time there, so this one returns first). The worker's end of the
+# channel waits in a module of its own: importing the plugin this early would keep
+# pytest from rewriting its asserts (and pytest would warn).
+CHANNEL_HOLDER = "_pytest_green_light_serial_channel"
+WORKER_SIDE = f"""
+import sys
+import types
+
+holder = sys.modules[{CHANNEL_HOLDER!r}] = types.ModuleType({CHANNEL_HOLDER!r})
+holder.to_controller = channel.gateway.newchannel()
+channel.send(holder.to_controller)
+"""
 
 
 def configure(config: pytest.Config, *, controller: bool, isolated: bool) -> None:
@@ -36,34 +52,38 @@ def configure(config: pytest.Config, *, controller: bool, isolated: bool) -> Non
             config.pluginmanager.register(controller_side, "green_light_serial")
         return
     workerinput: dict[str, Any] = getattr(config, "workerinput", {})
-    directory = workerinput.get(DIRECTORY_KEY)
-    if directory:
-        worker = SerialWorker(directory, worker_id(config))
+    holder = sys.modules.get(CHANNEL_HOLDER)
+    if workerinput.get(WORKERINPUT_KEY) and holder is not None:
+        worker = SerialWorker(holder.to_controller)
         config.pluginmanager.register(worker, "green_light_serial")
 
 
-class SerialFiles:
-    """The files workers leave for the controller in the shared directory."""
-
-    def __init__(self, directory: str) -> None:
-        self.directory = Path(directory)
-
-    def serial_ids(self, worker_id: str) -> Path:
-        return self.directory / f"{worker_id}.json"
-
-
 class SerialController:
-    """Registered in the xdist controller: hands out the directory, wraps the
+    """Registered in the xdist controller: opens a channel to each worker, wraps the
     scheduler, and reports the serial phase."""
 
     def __init__(self, maxfail: int) -> None:
-        self.files = SerialFiles(tempfile.mkdtemp(prefix="green-light-serial-"))
         self.scheduler: SerialScheduling | None = None
         self.maxfail = maxfail
         self.failures = 0
+        self.channels: dict[str, Any] = {}  # worker id -> channel from that worker
 
     def pytest_configure_node(self, node: Any) -> None:
-        node.workerinput[DIRECTORY_KEY] = str(self.files.directory)
+        try:
+            exec_channel = node.gateway.remote_exec(WORKER_SIDE)
+            channel = exec_channel.receive(REPORT_TIMEOUT_S)
+            exec_channel.waitclose(REPORT_TIMEOUT_S)
+        except Exception as error:  # execnet's RemoteError: no plugin over there
+            warnings.warn(
+                GreenLightWarning(
+                    f"No channel to worker {node.gateway.id} for its serial tests "
+                    f"(is pytest-green-light installed where it runs?): {error}"
+                ),
+                stacklevel=1,
+            )
+            return
+        self.channels[node.gateway.id] = channel
+        node.workerinput[WORKERINPUT_KEY] = True
 
     @pytest.hookimpl(wrapper=True)
     def pytest_xdist_make_scheduler(
@@ -83,10 +103,20 @@ class SerialController:
             self.scheduler.stopped_by_xdist()
 
     def _read_serial_ids(self, node: Any) -> set[str]:
-        path = self.files.serial_ids(node.gateway.id)
-        if not path.exists():  # a worker without the plugin
+        worker = node.gateway.id
+        if worker not in self.channels:  # warned about in pytest_configure_node
             return set()
-        return set(json.loads(path.read_text()))
+        try:
+            return set(self.channels.pop(worker).receive(REPORT_TIMEOUT_S))
+        except Exception as error:  # execnet's TimeoutError, a closed channel
+            warnings.warn(
+                GreenLightWarning(
+                    f"Worker {worker} did not say which of its tests are serial "
+                    f"({type(error).__name__}: {error}); they run among the others."
+                ),
+                stacklevel=1,
+            )
+            return set()
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         scheduler = self.scheduler
@@ -105,17 +135,13 @@ class SerialController:
                 "before the others could start"
             )
 
-    def pytest_unconfigure(self) -> None:
-        shutil.rmtree(self.files.directory, ignore_errors=True)
-
 
 class SerialWorker:
     """Registered in xdist workers: reports the serial tests, and runs them only once
     the controller has opened the serial phase."""
 
-    def __init__(self, directory: str, worker_id: str) -> None:
-        self.files = SerialFiles(directory)
-        self.worker_id = worker_id
+    def __init__(self, channel: Any) -> None:
+        self.channel = channel
         self.serial: set[str] = set()
         self.serial_phase_open = False
 
@@ -125,10 +151,7 @@ class SerialWorker:
         self.serial = {
             item.nodeid for item in session.items if item.get_closest_marker(MARKER)
         }
-        path = self.files.serial_ids(self.worker_id)
-        partial = path.with_suffix(".partial")
-        partial.write_text(json.dumps(sorted(self.serial)))
-        os.replace(partial, path)
+        self.channel.send(sorted(self.serial))
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_protocol(
