@@ -102,20 +102,25 @@ class Inner:
     def facts_path(self) -> Path:
         return self.pytester.path / "facts.jsonl"
 
+    def args(self, *args: str, cache: bool = False) -> list[str]:
+        """The command-line arguments of an inner run with these extra ``args``."""
+        return [
+            *(() if cache else ("-p", "no:cacheprovider")),
+            *(
+                arg
+                for name in OPTIONAL_PLUGINS
+                if name not in self.plugins
+                for arg in ("-p", f"no:{name}")
+            ),
+            *DRIVERS[self.driver],
+            *DISTRIBUTIONS.get(self.distribution, ()),
+            *args,
+        ]
+
     def run(self, *args: str, cache: bool = False) -> pytest.RunResult:
         try:
             return self.pytester.runpytest_subprocess(
-                *(() if cache else ("-p", "no:cacheprovider")),
-                *(
-                    arg
-                    for name in OPTIONAL_PLUGINS
-                    if name not in self.plugins
-                    for arg in ("-p", f"no:{name}")
-                ),
-                *DRIVERS[self.driver],
-                *DISTRIBUTIONS.get(self.distribution, ()),
-                *args,
-                timeout=self.timeout,
+                *self.args(*args, cache=cache), timeout=self.timeout
             )
         except self.pytester.TimeoutExpired as expired:
             # pytester kills the run and drops its output; it is still in these files.

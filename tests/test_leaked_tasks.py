@@ -175,3 +175,31 @@ def test_a_wider_fixture_set_up_inside_a_test_keeps_its_tasks_and_their_records(
     inner.pytester.makepyfile(test_ticker=WIDER_FIXTURE_TASK)
 
     inner.run().assert_outcomes(passed=3)
+
+
+@pytest.mark.compat
+def test_a_test_interrupted_by_pytest_timeout_is_not_reported_as_a_leak(
+    inner: Inner, driver: str
+) -> None:
+    inner.driver = driver
+    inner.pytester.makepyfile(
+        test_timeout="""
+        import asyncio
+        import pytest
+
+        @pytest.mark.asyncio
+        @pytest.mark.timeout(0.5)
+        async def test_too_slow():
+            await asyncio.sleep(30)
+
+        @pytest.mark.asyncio
+        async def test_after():
+            await asyncio.sleep(0)
+        """
+    )
+
+    result = inner.run()
+
+    result.assert_outcomes(failed=1, passed=1)
+    result.stdout.fnmatch_lines(["*Failed: Timeout (>0.5s) from pytest-timeout*"])
+    result.stdout.no_fnmatch_line("*left 1 task(s) running*")

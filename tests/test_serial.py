@@ -7,6 +7,11 @@ compare those intervals.
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -465,3 +470,68 @@ def test_a_spare_node_the_inner_scheduler_dropped_still_gets_its_shutdown() -> N
     serial.mark_test_complete(busy, 0)
     assert spare.sent == [1, 1]  # the placeholder, then the test
     assert spare.shutting_down
+
+
+def test_workers_do_not_outlive_a_controller_killed_before_the_serial_phase(
+    inner: Inner,
+) -> None:
+    """The worker kept for the serial phase waits for xdist's next message, so when the
+    controller dies its connection closes and the worker ends, as the others do."""
+    inner.pytester.makepyfile(
+        test_wait="""
+        import os
+        import time
+        import pytest
+        from facts import record
+
+        @pytest.mark.parametrize("n", range(4))
+        def test_quick(n):
+            record("quick")
+
+        def test_slow():
+            record("slow")
+            time.sleep(5)
+
+        @pytest.mark.serial
+        def test_serial():
+            record("serial")
+        """
+    )
+    inner.distribution = "n2"
+    controller = subprocess.Popen(
+        [sys.executable, "-m", "pytest", *inner.args()],
+        cwd=inner.pytester.path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not any(f["test"] == "slow" for f in inner.facts()):
+            assert controller.poll() is None, "the run ended before test_slow started"
+            assert time.monotonic() < deadline, inner.facts()
+            time.sleep(0.05)
+        workers = {f["pid"] for f in inner.facts()}
+        assert len(workers) == 2, inner.facts()
+    finally:
+        controller.kill()
+        controller.wait()
+
+    deadline = time.monotonic() + 30
+    while alive := [pid for pid in workers if _running(pid)]:
+        # test_slow's worker ends when its test does; the serial node at once.
+        if time.monotonic() > deadline:
+            for pid in alive:
+                os.kill(pid, signal.SIGKILL)
+            pytest.fail(f"workers {alive} outlived their controller by 30 s")
+        time.sleep(0.1)
+    assert not any(f["test"] == "serial" for f in inner.facts())
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie is done: its parent (the killed controller) is gone, init reaps it.
+    with open(f"/proc/{pid}/stat") as stat:
+        return stat.read().split(") ", 1)[1][0] != "Z"

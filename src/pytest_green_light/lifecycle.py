@@ -32,6 +32,11 @@ LOOP_SCOPE_KEY = pytest.StashKey[LoopScope]()
 """Set on items whose ``green_light`` marker names a ``loop_scope``."""
 
 
+def _runs_test_body(task: asyncio.Task[Any], item: pytest.Item) -> bool:
+    code = getattr(getattr(item, "function", None), "__code__", None)
+    return code is not None and getattr(task.get_coro(), "cr_code", None) is code
+
+
 def _task_list(tasks: list[asyncio.Task[Any]]) -> str:
     return ", ".join(describe(task) for task in tasks)
 
@@ -170,7 +175,14 @@ class WorkerLifecycle:
             return
         leftovers = test.pending_tasks()
         loop = self.worker.loop
-        if leftovers and not loop.is_closed():
+        if not leftovers or loop.is_closed():
+            return
+        # The test's own body, interrupted while it awaited (pytest-timeout): the
+        # test is over and its failure says why, so it is no leak to report.
+        body = [task for task in leftovers if _runs_test_body(task, item)]
+        cancel_and_wait(loop, body)
+        leftovers = [task for task in leftovers if task not in body]
+        if leftovers:
             self._handle_test_leftovers(item, loop, leftovers)
 
     @pytest.hookimpl(wrapper=True, tryfirst=True)
