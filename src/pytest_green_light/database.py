@@ -271,6 +271,22 @@ def _quote(connection: AsyncConnection, name: str) -> str:
     return connection.dialect.identifier_preparer.quote_identifier(name)
 
 
+def require_name_fits(name: str) -> None:
+    if len(name.encode()) > POSTGRES_MAX_NAME_BYTES:
+        raise pytest.UsageError(
+            f"The database name {name!r} is longer than PostgreSQL's "
+            f"{POSTGRES_MAX_NAME_BYTES} bytes, so workers' names would collide. "
+            "Use a shorter database name in the URL."
+        )
+
+
+def require_worker_names_fit(url: URL, highest_worker: int) -> None:
+    """Up front, in the xdist controller: every worker's PostgreSQL database name
+    fits (gw0 up to ``gw{highest_worker}``, replaced workers included)."""
+    if url.get_backend_name() == "postgresql":
+        require_name_fits(f"{url.database}_gw{highest_worker}")
+
+
 async def check_server(url: URL) -> None:
     """Before any worker starts: the server is reachable and lets us create databases."""
     if url.get_backend_name() != "postgresql":
@@ -346,12 +362,7 @@ class WorkerDatabase:
 
     async def _set_up_postgres(self) -> None:
         name = self.name
-        if len(name.encode()) > POSTGRES_MAX_NAME_BYTES:
-            raise pytest.UsageError(
-                f"The database name {name!r} is longer than PostgreSQL's "
-                f"{POSTGRES_MAX_NAME_BYTES} bytes, so workers' names would collide. "
-                "Use a shorter database name in the URL."
-            )
+        require_name_fits(name)  # a worker replaced more often than foreseen
         server = PostgresServer(self.url)
         base = str(self.base_url.database)
         async with server.admin() as connection:

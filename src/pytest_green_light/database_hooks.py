@@ -17,6 +17,7 @@ from pytest_green_light.database import (
     is_memory,
     masked,
     parse_database_url,
+    require_worker_names_fit,
     run_privately,
 )
 from pytest_green_light.worker import worker_id
@@ -53,6 +54,7 @@ class DatabaseHooks:
         """Create this worker's database; in the xdist controller, check the server
         first, so that a bad URL is one clear error rather than one per worker."""
         if self.worker_database is None:
+            require_worker_names_fit(self.url, _highest_worker_number(session.config))
             run_privately(check_server(self.url))
             return
         try:
@@ -101,6 +103,15 @@ class FailedSetUp:
 
     def pytest_runtest_setup(self) -> None:
         pytest.fail(self.reason, pytrace=False)
+
+
+def _highest_worker_number(config: pytest.Config) -> int:
+    """The number of the last xdist worker a run may start: one per ``--tx`` (``-n``
+    makes them), then replacements for crashed ones (``--max-worker-restart``, by
+    default four per worker)."""
+    workers = len(config.getoption("tx", None) or ()) or 1
+    restarts = config.getoption("maxworkerrestart", None)
+    return workers - 1 + (int(restarts) if restarts is not None else 4 * workers)
 
 
 def configure(
