@@ -239,3 +239,22 @@ def test_tests_of_another_async_plugin_are_left_to_it(inner: Inner) -> None:
 
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*async def functions are not natively supported*"])
+
+
+@pytest.mark.parametrize("plugin_args", [(), ("--green-light-no-autouse",)])
+def test_a_pytest_run_started_from_an_xdist_worker_is_not_parallel(
+    inner: Inner, monkeypatch: pytest.MonkeyPatch, plugin_args: tuple[str, ...]
+) -> None:
+    """Tests that run pytest themselves inherit xdist's $PYTEST_XDIST_WORKER; the run
+    they start is still not a worker, inert plugin or not."""
+    inner.pytester.makepyfile(
+        test_nested="""
+        from pytest_green_light import is_parallel_execution
+
+        def test_not_parallel():
+            assert not is_parallel_execution()
+        """
+    )
+    monkeypatch.setenv("PYTEST_XDIST_WORKER", "gw3")
+
+    inner.run(*plugin_args).assert_outcomes(passed=1)

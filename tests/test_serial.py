@@ -472,11 +472,14 @@ def test_a_spare_node_the_inner_scheduler_dropped_still_gets_its_shutdown() -> N
     assert spare.shutting_down
 
 
-def test_workers_do_not_outlive_a_controller_killed_before_the_serial_phase(
-    inner: Inner,
+def test_a_controller_terminated_before_the_serial_phase_leaves_nothing_behind(
+    inner: Inner, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The worker kept for the serial phase waits for xdist's next message, so when the
-    controller dies its connection closes and the worker ends, as the others do."""
+    controller dies its connection closes and the worker ends, as the others do; and
+    nothing of the plugin's is left in the temporary directory."""
+    temporary = inner.pytester.mkdir("tmp")
+    monkeypatch.setenv("TMPDIR", str(temporary))
     inner.pytester.makepyfile(
         test_wait="""
         import os
@@ -513,7 +516,7 @@ def test_workers_do_not_outlive_a_controller_killed_before_the_serial_phase(
         workers = {f["pid"] for f in inner.facts()}
         assert len(workers) == 2, inner.facts()
     finally:
-        controller.kill()
+        controller.terminate()
         controller.wait()
 
     deadline = time.monotonic() + 30
@@ -525,6 +528,7 @@ def test_workers_do_not_outlive_a_controller_killed_before_the_serial_phase(
             pytest.fail(f"workers {alive} outlived their controller by 30 s")
         time.sleep(0.1)
     assert not any(f["test"] == "serial" for f in inner.facts())
+    assert not list(temporary.glob("green-light-*"))
 
 
 def _running(pid: int) -> bool:
