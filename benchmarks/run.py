@@ -220,40 +220,67 @@ def sync_overhead_instructions(
     return rows
 
 
+BY_HAND = Config(
+    "pytest-asyncio alone, loop scopes session by hand",
+    [
+        *("-n", "0", "-p", "no:green_light"),
+        *("-o", "asyncio_default_fixture_loop_scope=session"),
+        *("-o", "asyncio_default_test_loop_scope=session"),
+    ],
+)
+WITH_PLUGIN = [
+    Config("pytest-green-light 1.0", ["-n", "0"]),
+    Config(
+        "pytest-green-light 1.0, sync IO off", ["-n", "0", "--green-light-sync-io=off"]
+    ),
+]
+
+
 def real_suite(work: Path, rounds: int, _: argparse.Namespace) -> list[Row]:
     """1000 async SQLAlchemy tests on one session engine (rolled-back transactions):
     the plugin vs pytest-asyncio alone with both loop-scope defaults set to session by
     hand, the best a user can do without it."""
-    suite = suites.shared_engine(work, 1000)
-    by_hand = Config(
-        "pytest-asyncio alone, loop scopes session by hand",
-        [
-            "-n",
-            "0",
-            "-p",
-            "no:green_light",
-            "-o",
-            "asyncio_default_fixture_loop_scope=session",
-            "-o",
-            "asyncio_default_test_loop_scope=session",
-        ],
-    )
     configs = [
-        by_hand,
-        Config("pytest-green-light 1.0", ["-n", "0"]),
-        Config(
-            "pytest-green-light 1.0, sync IO off",
-            ["-n", "0", "--green-light-sync-io=off"],
-        ),
-        Config(f"{by_hand.label} again (noise floor)", by_hand.args),
+        BY_HAND,
+        *WITH_PLUGIN,
+        Config(f"{BY_HAND.label} again (noise floor)", BY_HAND.args),
     ]
     return compare(
         "9. a real-shaped suite (1000 session-engine tests, -n 0)",
-        suite,
+        suites.shared_engine(work, 1000),
         configs,
         rounds,
-        by_hand.label,
+        BY_HAND.label,
     )
+
+
+def real_suite_instructions(
+    work: Path, _rounds: int, _: argparse.Namespace
+) -> list[Row]:
+    """The real-shaped suite counted in instructions (valgrind): no noise floor needed."""
+    if shutil.which("valgrind") is None:
+        print("  skipped: valgrind is not installed (apt install valgrind)")
+        return []
+    suite = suites.shared_engine(work, 1000)
+    counts = {
+        config.label: instructions(suite, config) for config in [BY_HAND, *WITH_PLUGIN]
+    }
+    rows = []
+    for label, count in counts.items():
+        ratio = count / counts[BY_HAND.label]
+        note = f"{count / 1e9:.3f} G instructions"
+        rows.append(
+            Row(
+                "9b. a real-shaped suite in instructions (1000 session-engine tests, valgrind)",
+                label,
+                None,
+                ratio,
+                BY_HAND.label,
+                note,
+            )
+        )
+        print(f"  {label:<48} x{ratio:.4f}  {note}", flush=True)
+    return rows
 
 
 def async_overhead(work: Path, rounds: int, args: argparse.Namespace) -> list[Row]:
@@ -570,6 +597,7 @@ BENCHMARKS: dict[str, Callable[[Path, int, argparse.Namespace], list[Row]]] = {
     "serial_schedule": serial_schedule,
     "log_capture_cost": log_capture_cost,
     "real_suite": real_suite,
+    "real_suite_instructions": real_suite_instructions,
 }
 
 
