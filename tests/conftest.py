@@ -70,6 +70,16 @@ def _no_outer_env(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(name, raising=False)
 
 
+def usual_only(values: list[str], usual: str) -> list[Any]:
+    """Parameters of which scripts/test runs only ``usual``; the nox cells run all."""
+    return [
+        pytest.param(
+            value, marks=() if value == usual else pytest.mark.every_combination
+        )
+        for value in values
+    ]
+
+
 @pytest.fixture(params=sorted(DRIVERS))
 def driver(request: pytest.FixtureRequest) -> str:
     return str(request.param)

@@ -6,7 +6,7 @@ from collections import defaultdict
 
 import pytest
 
-from conftest import Inner
+from conftest import DRIVERS, USUAL_DRIVER, Inner, usual_only
 
 LEAKS_A_LOGGER = """
 import asyncio
@@ -178,6 +178,7 @@ def test_a_wider_fixture_set_up_inside_a_test_keeps_its_tasks_and_their_records(
 
 
 @pytest.mark.compat
+@pytest.mark.parametrize("driver", usual_only(sorted(DRIVERS), USUAL_DRIVER))
 def test_a_test_interrupted_by_pytest_timeout_is_not_reported_as_a_leak(
     inner: Inner, driver: str
 ) -> None:

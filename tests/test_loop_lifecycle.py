@@ -6,7 +6,7 @@ from collections import defaultdict
 
 import pytest
 
-from conftest import Inner, compare
+from conftest import DRIVERS, USUAL_DRIVER, Inner, compare, usual_only
 
 LOOP_FACTS = """
 import asyncio
@@ -313,6 +313,8 @@ def test_session_end_finalizes_async_generators_left_suspended(
 
 
 @pytest.mark.compat
+@pytest.mark.parametrize("driver", usual_only(sorted(DRIVERS), USUAL_DRIVER))
+@pytest.mark.parametrize("distribution", usual_only(["n0", "n2"], "n2"))
 def test_a_sync_test_that_closes_the_current_loop_breaks_no_later_test(
     inner: Inner, driver: str, distribution: str
 ) -> None:

@@ -216,7 +216,11 @@ DIST_MODES = ["load", "loadscope", "loadfile", "loadgroup", "worksteal"]
     [
         # Fewer parallel scopes than workers: the scope schedulers let spare workers go.
         ("one parallel module and one serial test", "2", 4, 1),
-        ("three parallel modules and one serial test", "4", 12, 1),
+        pytest.param(
+            "three parallel modules and one serial test",
+            *("4", 12, 1),
+            marks=pytest.mark.every_combination,
+        ),
         ("no parallel test at all", "2", 0, 3),
     ],
 )
@@ -245,7 +249,11 @@ def test_serial_tests_run_whatever_the_number_of_scopes(
 
 @pytest.mark.compat
 @pytest.mark.parametrize(
-    "marker", ["@pytest.mark.serial", ""], ids=["serial", "parallel"]
+    "marker",
+    [
+        pytest.param("@pytest.mark.serial", id="serial"),
+        pytest.param("", id="parallel", marks=pytest.mark.every_combination),
+    ],
 )
 def test_a_worker_crash_is_reported_and_the_rest_still_run(
     inner: Inner, marker: str
