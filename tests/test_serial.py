@@ -501,7 +501,7 @@ def test_a_controller_terminated_before_the_serial_phase_leaves_nothing_behind(
 
         def test_slow():
             record("slow")
-            time.sleep(5)
+            time.sleep(2)
 
         @pytest.mark.serial
         def test_serial():
