@@ -33,8 +33,10 @@ LOOP_SCOPE_KEY = pytest.StashKey[LoopScope]()
 
 
 def _runs_test_body(task: asyncio.Task[Any], item: pytest.Item) -> bool:
-    code = getattr(getattr(item, "function", None), "__code__", None)
-    return code is not None and getattr(task.get_coro(), "cr_code", None) is code
+    """Whether ``task`` runs the test function (or a runner's wrapper of it, which
+    takes its name: pytest-asyncio before 1.0)."""
+    name = getattr(getattr(item, "function", None), "__qualname__", None)
+    return name is not None and getattr(task.get_coro(), "__qualname__", None) == name
 
 
 def _task_list(tasks: list[asyncio.Task[Any]]) -> str:
