@@ -23,6 +23,12 @@ fi
 export VIRTUAL_ENV="$VENV"
 export PATH="$VENV/bin:$PATH"
 
+# Bytecode compiled at install and cached after: where PYTHONDONTWRITEBYTECODE is set
+# (this machine's image sets it), every pytest process the tests start would otherwise
+# compile pytest, SQLAlchemy and the plugin from source again. nox's installs too.
+export UV_COMPILE_BYTECODE=1
+unset PYTHONDONTWRITEBYTECODE
+
 # install_project EXTRAS...: the project, editable, with the given extras.
 install_project() {
     local extras
