@@ -52,6 +52,16 @@ def test_defaults(pytester: pytest.Pytester) -> None:
         ((), "green_light_debug = true", "debug", True),
         (("--green-light-debug",), "", "debug", True),
         (("--green-light-keep-db",), "", "keep_db", True),
+        # Every setting both ways: these came with the one table of options.
+        (
+            ("--green-light-leaked-tasks=ignore",),
+            "green_light_leaked_tasks = warn",
+            "leaked_tasks",
+            "ignore",
+        ),
+        ((), "green_light_keep_db = true", "keep_db", True),
+        (("--green-light-no-keep-db",), "green_light_keep_db = true", "keep_db", False),
+        (("--green-light-no-debug",), "green_light_debug = true", "debug", False),
     ],
 )
 def test_command_line_wins_over_the_ini_file(

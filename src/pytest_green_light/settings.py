@@ -50,34 +50,133 @@ def item_setting(item: pytest.Item, key: pytest.StashKey[T], default: T) -> T:
     return stash[key] if key in stash else default  # noqa: SIM401
 
 
+@dataclass(frozen=True)
+class Choice:
+    """A setting with a value from ``choices``: ``--green-light-NAME=VALUE`` and the ini
+    key ``green_light_NAME``."""
+
+    name: str
+    choices: tuple[str, ...]
+    default: str
+    help: str
+    metavar: str = "MODE"
+
+
+@dataclass(frozen=True)
+class Flag:
+    """An on/off setting: ``--green-light-NAME`` / ``--green-light-no-NAME`` and the ini
+    key ``green_light_NAME`` (true/false)."""
+
+    name: str
+    default: bool
+    help: str
+    off_help: str
+
+
+# Every setting both ways. The command line wins over the ini file (and, for the
+# database URL, $GREEN_LIGHT_DB_URL comes between them).
+CHOICES = (
+    Choice(
+        "loop_scope",
+        LOOP_SCOPES,
+        "session",
+        "Event loop scope: 'session' (one loop per worker) or 'function' (a fresh "
+        "loop for every test).",
+        metavar="SCOPE",
+    ),
+    Choice(
+        "sync_io",
+        SYNC_IO_MODES,
+        "test",
+        "Where sync code may do database IO inside async tests: 'test' (test modules "
+        "and conftest files), 'all' or 'off'.",
+    ),
+    Choice(
+        "serial",
+        SERIAL_MODES,
+        "isolated",
+        "Under pytest-xdist, @pytest.mark.serial tests run after all others, one at a "
+        "time: 'isolated', or 'off' (an ordinary marker).",
+    ),
+    Choice(
+        "leaked_tasks",
+        LEAKED_TASKS,
+        "cancel",
+        "What happens to tasks a test leaves running on the shared loop: 'cancel' "
+        "(with a warning), 'warn' or 'ignore'.",
+        metavar="POLICY",
+    ),
+)
+FLAGS = (
+    Flag(
+        "autouse",
+        True,
+        "Manage the event loop and greenlet context for every test.",
+        "Kept for 0.2.0: leave the plugin loaded but inert (no worker loop, no async "
+        "runner, no pytest-asyncio changes), its markers and fixtures still "
+        "registered. To run as if it were not installed: -p no:green_light.",
+    ),
+    Flag(
+        "debug",
+        False,
+        "Log lifecycle events to the 'pytest_green_light' logger at DEBUG level.",
+        "No lifecycle logging.",
+    ),
+    Flag(
+        "keep_db",
+        False,
+        "Keep the databases pytest-green-light created, instead of dropping them at "
+        "the end of the session.",
+        "Drop the databases pytest-green-light created at the end of the session.",
+    ),
+)
+
+
+def _ini(name: str) -> str:
+    return f"green_light_{name}"
+
+
+def _option(name: str, prefix: str = "") -> str:
+    return f"--green-light-{prefix}{name.replace('_', '-')}"
+
+
 def add_options(parser: pytest.Parser) -> None:
     group = parser.getgroup("green-light", "pytest-green-light")
-    group.addoption(
-        "--green-light-loop-scope",
-        dest="green_light_loop_scope",
-        default=None,
-        metavar="SCOPE",
-        help="Event loop scope: 'session' (one loop per worker, the default) or "
-        "'function' (a fresh loop for every test). Overrides green_light_loop_scope.",
-    )
-    group.addoption(
-        "--green-light-sync-io",
-        dest="green_light_sync_io",
-        default=None,
-        metavar="MODE",
-        help="Where sync code may do database IO inside async tests: 'test' (test "
-        "modules and conftest files, the default), 'all' or 'off'. Overrides "
-        "green_light_sync_io.",
-    )
-    group.addoption(
-        "--green-light-serial",
-        dest="green_light_serial",
-        default=None,
-        metavar="MODE",
-        help="Under pytest-xdist, @pytest.mark.serial tests run after all others, one "
-        "at a time: 'isolated' (the default) or 'off' (an ordinary marker). Overrides "
-        "green_light_serial.",
-    )
+    for choice in CHOICES:
+        default = f"Default: {choice.default}; overrides {_ini(choice.name)}."
+        group.addoption(
+            _option(choice.name),
+            dest=_ini(choice.name),
+            default=None,
+            metavar=choice.metavar,
+            help=f"{choice.help} {default}",
+        )
+        parser.addini(
+            _ini(choice.name),
+            help=f"{choice.help} Default: {choice.default}.",
+            default=choice.default,
+        )
+    for flag in FLAGS:
+        state = "on" if flag.default else "off"
+        group.addoption(
+            _option(flag.name),
+            dest=_ini(flag.name),
+            action="store_true",
+            default=None,
+            help=f"{flag.help} Default: {state}; overrides {_ini(flag.name)}.",
+        )
+        group.addoption(
+            _option(flag.name, "no-"),
+            dest=_ini(flag.name),
+            action="store_false",
+            help=flag.off_help,
+        )
+        parser.addini(
+            _ini(flag.name),
+            help=f"{flag.help} Default: {str(flag.default).lower()}.",
+            type="bool",
+            default=flag.default,
+        )
     group.addoption(
         "--green-light-db-url",
         dest="green_light_db_url",
@@ -87,100 +186,33 @@ def add_options(parser: pytest.Parser) -> None:
         "(name suffixed with _gw0, _gw1...). Overrides $GREEN_LIGHT_DB_URL and "
         "green_light_db_url.",
     )
-    group.addoption(
-        "--green-light-keep-db",
-        dest="green_light_keep_db",
-        action="store_true",
-        default=False,
-        help="Keep the databases pytest-green-light created, instead of dropping them "
-        "at the end of the session.",
-    )
-    group.addoption(
-        "--green-light-autouse",
-        dest="green_light_autouse",
-        action="store_true",
-        default=None,
-        help="Manage the event loop and greenlet context for every test (default).",
-    )
-    group.addoption(
-        "--green-light-no-autouse",
-        dest="green_light_autouse",
-        action="store_false",
-        help="Kept for 0.2.0: leave the plugin loaded but inert (no worker loop, no "
-        "async runner, no pytest-asyncio changes), its markers and fixtures still "
-        "registered. To run as if it were not installed: -p no:green_light.",
-    )
-    group.addoption(
-        "--green-light-debug",
-        dest="green_light_debug",
-        action="store_true",
-        default=None,
-        help="Log lifecycle events to the 'pytest_green_light' logger at DEBUG level.",
-    )
-    parser.addini(
-        "green_light_loop_scope",
-        help="Event loop scope: session (default) or function.",
-        default="session",
-    )
-    parser.addini(
-        "green_light_sync_io",
-        help="Where sync code may do database IO inside async tests: test (default), "
-        "all or off.",
-        default="test",
-    )
-    parser.addini(
-        "green_light_serial",
-        help="Under pytest-xdist, serial tests run after all others, one at a time: "
-        "isolated (default) or off.",
-        default="isolated",
-    )
     parser.addini(
         "green_light_db_url",
         help="SQLAlchemy URL of the test database; each xdist worker gets its own. "
         "$GREEN_LIGHT_DB_URL overrides it.",
         default="",
     )
-    parser.addini(
-        "green_light_autouse",
-        help="Manage the event loop and greenlet context for every test (default "
-        "true; false: inert, see --green-light-no-autouse).",
-        type="bool",
-        default=True,
-    )
-    parser.addini(
-        "green_light_debug",
-        help="Log lifecycle events to the 'pytest_green_light' logger.",
-        type="bool",
-        default=False,
-    )
-    parser.addini(
-        "green_light_leaked_tasks",
-        help="What happens to tasks a test leaves running on a shared loop: "
-        "cancel (default, with a warning), warn or ignore.",
-        default="cancel",
-    )
 
 
-def _choice(
-    config: pytest.Config, ini: str, valid: tuple[str, ...], option: str = ""
-) -> str:
+def _choice(config: pytest.Config, choice: Choice) -> str:
     """The CLI value when one was given (and only then), else the ini value; validated."""
-    cli_value: str | None = (
-        config.getoption(option.lstrip("-").replace("-", "_")) if option else None
-    )
+    cli_value: str | None = config.getoption(_ini(choice.name))
     value, source = (
-        (cli_value, option) if cli_value is not None else (config.getini(ini), ini)
+        (cli_value, _option(choice.name))
+        if cli_value is not None
+        else (config.getini(_ini(choice.name)), _ini(choice.name))
     )
-    if value not in valid:
+    if value not in choice.choices:
         raise pytest.UsageError(
             f"{value!r} is not a valid value for {source}. "
-            f"Valid values are: {', '.join(valid)}."
+            f"Valid values are: {', '.join(choice.choices)}."
         )
     return cast(str, value)
 
 
-def _flag(config: pytest.Config, ini: str) -> bool:
-    """The CLI flag when one was given, else the ini value (the dest equals the ini key)."""
+def _flag(config: pytest.Config, flag: Flag) -> bool:
+    """The CLI flag when one was given, else the ini value."""
+    ini = _ini(flag.name)
     cli_value: bool | None = config.getoption(ini)
     if cli_value is not None:
         return cli_value
@@ -209,23 +241,17 @@ def _db_url(config: pytest.Config) -> tuple[str | None, str]:
 
 def read_settings(config: pytest.Config) -> Settings:
     """Read and validate the plugin's settings; a bad value is a usage error."""
-    loop_scope = _choice(
-        config, "green_light_loop_scope", LOOP_SCOPES, "--green-light-loop-scope"
-    )
-    leaked_tasks = _choice(config, "green_light_leaked_tasks", LEAKED_TASKS)
-    sync_io = _choice(
-        config, "green_light_sync_io", SYNC_IO_MODES, "--green-light-sync-io"
-    )
-    serial = _choice(config, "green_light_serial", SERIAL_MODES, "--green-light-serial")
+    choices = {choice.name: _choice(config, choice) for choice in CHOICES}
+    flags = {flag.name: _flag(config, flag) for flag in FLAGS}
     db_url, db_url_source = _db_url(config)
     return Settings(
-        loop_scope=cast(LoopScope, loop_scope),
-        autouse=_flag(config, "green_light_autouse"),
-        debug=_flag(config, "green_light_debug"),
-        leaked_tasks=cast(LeakedTasks, leaked_tasks),
-        sync_io=cast(SyncIOMode, sync_io),
-        serial=cast(SerialMode, serial),
+        loop_scope=cast(LoopScope, choices["loop_scope"]),
+        autouse=flags["autouse"],
+        debug=flags["debug"],
+        leaked_tasks=cast(LeakedTasks, choices["leaked_tasks"]),
+        sync_io=cast(SyncIOMode, choices["sync_io"]),
+        serial=cast(SerialMode, choices["serial"]),
         db_url=db_url,
         db_url_source=db_url_source,
-        keep_db=bool(config.getoption("green_light_keep_db")),
+        keep_db=flags["keep_db"],
     )
