@@ -547,3 +547,34 @@ def _running(pid: int) -> bool:
     # A zombie is done: its parent (the killed controller) is gone, init reaps it.
     with open(f"/proc/{pid}/stat") as stat:
         return stat.read().split(") ", 1)[1][0] != "Z"
+
+
+class NoShutdownInner(StandInInner):
+    """Like xdist's load scheduler after a crash: it hands a node its last test and
+    never shuts it down, leaving that to xdist once ``tests_finished``."""
+
+    def schedule(self) -> None:
+        self.nodes[0].send_runtest_some(range(len(self.collection)))
+
+    @property
+    def tests_finished(self) -> bool:
+        return len(self.completed) >= len(self.collection) - 1
+
+
+def test_a_node_the_inner_scheduler_never_lets_go_is_let_go_once_all_is_handed_out() -> (
+    None
+):
+    inner = NoShutdownInner()
+    serial = SerialScheduling(inner, read_serial_ids=lambda node: {"t::s1"})
+    node = StandInNode("gw0")
+    serial.add_node(node)
+    serial.add_node_collection(node, ["t::p0", "t::p1", "t::s1"])
+    serial.schedule()
+    assert node.sent == [0, 1]
+
+    serial.mark_test_complete(node, 0)  # p1, the last, waits for what follows it
+
+    assert node.sent == [0, 1, 2]  # the placeholder
+    serial.mark_test_complete(node, 1)
+    assert node.sent == [0, 1, 2, 2]
+    assert node.shutting_down

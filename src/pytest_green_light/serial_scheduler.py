@@ -292,7 +292,17 @@ class SerialScheduling:
             self.gate_closed = True
 
     def _advance(self) -> None:
-        if not self.serial_ids or self.gate_closed or not self._parallel_tests_done():
+        if not self.serial_ids or self.gate_closed:
+            return
+        if self.inner.tests_finished:
+            # Every parallel test is handed out. xdist's load scheduler lets a node
+            # keep its last test without a shutdown, for xdist to shut every node
+            # down once tests_finished says so, which the serial tests postpone:
+            # such nodes are let go here, as if the inner scheduler had.
+            for view in list(self.views.values()):
+                if not view.shutting_down:
+                    view.shutdown()
+        if not self._parallel_tests_done():
             return
         if self.serial_node is None:
             # No node was left to us (every test serial, or the serial node crashed
