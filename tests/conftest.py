@@ -70,14 +70,14 @@ def _no_outer_env(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(name, raising=False)
 
 
+def case(*values: str | None, usual: bool) -> Any:
+    """A parameter set; `scripts/test` runs only the usual ones, the nox cells all."""
+    return pytest.param(*values, marks=() if usual else pytest.mark.every_combination)
+
+
 def usual_only(values: list[str], usual: str) -> list[Any]:
     """Parameters of which scripts/test runs only ``usual``; the nox cells run all."""
-    return [
-        pytest.param(
-            value, marks=() if value == usual else pytest.mark.every_combination
-        )
-        for value in values
-    ]
+    return [case(value, usual=value == usual) for value in values]
 
 
 @pytest.fixture(params=sorted(DRIVERS))

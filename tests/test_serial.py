@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from conftest import Inner
+from conftest import Inner, usual_only
 from pytest_green_light.serial_scheduler import SerialScheduling
 
 TIMING_CONFTEST = """
@@ -202,15 +202,7 @@ DIST_MODES = ["load", "loadscope", "loadfile", "loadgroup", "worksteal"]
 
 
 @pytest.mark.compat
-@pytest.mark.parametrize(
-    "dist",
-    [
-        pytest.param(
-            mode, marks=() if mode == "loadscope" else pytest.mark.every_combination
-        )
-        for mode in DIST_MODES
-    ],
-)
+@pytest.mark.parametrize("dist", usual_only(DIST_MODES, "loadscope"))
 @pytest.mark.parametrize(
     ("shape", "workers", "parallel", "serial"),
     [

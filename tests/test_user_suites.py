@@ -11,12 +11,10 @@ plugin is installed beside pytest-asyncio, as in FastAPI projects.
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from sqlalchemy.engine import URL
 
-from conftest import HAS_TEST_DEFAULT, PYTEST_ASYNCIO, Inner, compare
+from conftest import HAS_TEST_DEFAULT, PYTEST_ASYNCIO, Inner, case, compare
 
 pytestmark = pytest.mark.compat
 
@@ -37,11 +35,6 @@ def user_ini(
     if test_default and HAS_TEST_DEFAULT:
         lines.append(f"asyncio_default_test_loop_scope = {test_default}")
     return "\n".join(lines) + "\n"
-
-
-def case(*values: str | None, usual: bool) -> Any:
-    """A parameter set; `scripts/test` runs only the usual ones, the nox cells all."""
-    return pytest.param(*values, marks=() if usual else pytest.mark.every_combination)
 
 
 DEFAULTS = (None, "function", "session")

@@ -28,7 +28,7 @@ from typing import Any, cast
 import pytest
 
 from pytest_green_light.lifecycle import LOOP_SCOPE_KEY, WorkerLifecycle
-from pytest_green_light.settings import SETTINGS_KEY, LoopScope
+from pytest_green_light.settings import SETTINGS_KEY, LoopScope, put_fixture_first
 from pytest_green_light.worker import current_loop
 
 FIXTURE_LOOP_SCOPE_INI = "asyncio_default_fixture_loop_scope"
@@ -360,12 +360,9 @@ def put_session_anchor_first(item: pytest.Item) -> bool:
     that uses ``anyio_backend``. First, because pytest 8 sets up a root conftest's
     autouse fixtures before a plugin's.
     """
-    names = getattr(item, "fixturenames", None)
-    if names is None or "anyio_backend" in names:
+    if "anyio_backend" in getattr(item, "fixturenames", ()):
         return False
-    # A new list: the items of one parametrized function share theirs.
-    item.fixturenames = [ANCHOR, *(name for name in names if name != ANCHOR)]  # type: ignore[attr-defined]
-    return True
+    return put_fixture_first(item, ANCHOR)
 
 
 def mark_tests_for_the_session_loop(items: list[pytest.Item]) -> None:

@@ -14,7 +14,12 @@ import pytest
 
 from pytest_green_light.greenlet import verify_greenlet
 from pytest_green_light.running_test import RunningTest, current_test
-from pytest_green_light.settings import LoopScope, Settings, item_setting
+from pytest_green_light.settings import (
+    LoopScope,
+    Settings,
+    item_setting,
+    put_fixture_first,
+)
 from pytest_green_light.sync_io import SyncIO
 from pytest_green_light.tasks import TaskFactory, cancel_and_wait, describe
 from pytest_green_light.worker import (
@@ -131,10 +136,8 @@ class WorkerLifecycle:
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
         self.sync_io.test_code.add_collected({item.path for item in items})
         for item in items:
-            names = getattr(item, "fixturenames", None)
-            if names is not None and self.loop_scope_for(item) == "function":
-                # A new list: the items of one parametrized function share theirs.
-                item.fixturenames = [OWN_LOOP_FIXTURE, *names]  # type: ignore[attr-defined]
+            if self.loop_scope_for(item) == "function":
+                put_fixture_first(item, OWN_LOOP_FIXTURE)
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from pytest_green_light.lifecycle import LOOP_SCOPE_KEY
-from pytest_green_light.settings import LOOP_SCOPES, SYNC_IO_MODES
+from pytest_green_light.settings import LOOP_SCOPES, SYNC_IO_MODES, put_fixture_first
 from pytest_green_light.sync_io import SYNC_IO_KEY
 
 MARKERS = (
@@ -57,9 +57,7 @@ def read_item_markers(items: list[pytest.Item]) -> None:
         error = _store_settings(item, marker)
         if error is not None:
             item.stash[MARKER_ERROR_KEY] = error
-            names = getattr(item, "fixturenames", None)
-            if names is not None:  # a list of its own: parametrized cases share one
-                item.fixturenames = [MARKER_ERROR_FIXTURE, *names]  # type: ignore[attr-defined]
+            put_fixture_first(item, MARKER_ERROR_FIXTURE)
 
 
 def _store_settings(item: pytest.Item, marker: pytest.Mark) -> str | None:
