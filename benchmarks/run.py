@@ -57,19 +57,27 @@ def run_pytest(suite: Path, config: Config) -> float:
     return pytest_run(suite, config)[0]
 
 
-def pytest_run(suite: Path, config: Config) -> tuple[float, str]:
-    """Wall time and last output line of one pytest run; a failing run is an error."""
+def pytest_command(config: Config) -> list[str]:
+    return [config.python, "-m", "pytest", "-q", "-p", "no:cacheprovider", *config.args]
+
+
+def pytest_env(config: Config) -> dict[str, str]:
     env = {**os.environ, **config.env}
     for name in ("PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT", "PYTEST_ADDOPTS"):
         env.pop(name, None)
     # Bytecode cached as on users' machines: with PYTHONDONTWRITEBYTECODE (set on ours),
     # every run would compile pytest's, the plugins' and the tests' sources again.
     env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
+
+
+def pytest_run(suite: Path, config: Config) -> tuple[float, str]:
+    """Wall time and last output line of one pytest run; a failing run is an error."""
     start = time.perf_counter()
     done = subprocess.run(
-        [config.python, "-m", "pytest", "-q", "-p", "no:cacheprovider", *config.args],
+        pytest_command(config),
         cwd=suite,
-        env=env,
+        env=pytest_env(config),
         capture_output=True,
         text=True,
     )
@@ -141,24 +149,14 @@ def sync_overhead(work: Path, rounds: int, _: argparse.Namespace) -> list[Row]:
 def instructions(suite: Path, config: Config) -> int:
     """Instructions one pytest run executes (valgrind): the same every run, where
     wall time on a shared machine varies by a few per cent."""
-    env = {**os.environ, **config.env, "PYTHONHASHSEED": "0"}
-    env.pop("PYTHONDONTWRITEBYTECODE", None)
     run_pytest(suite, config)  # bytecode cached first, as in the timed runs
     done = subprocess.run(
         [
-            "valgrind",
-            "--tool=callgrind",
-            "--callgrind-out-file=/dev/null",
-            config.python,
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            *config.args,
+            *("valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null"),
+            *pytest_command(config),
         ],
         cwd=suite,
-        env=env,
+        env={**pytest_env(config), "PYTHONHASHSEED": "0"},
         capture_output=True,
         text=True,
     )
