@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from sqlalchemy.engine import URL, make_url
 
-from pytest_green_light import coordination
+from pytest_green_light.with_pytest_asyncio import installed
 
 HAS_PYTEST_ASYNCIO = importlib.util.find_spec("pytest_asyncio") is not None
-PYTEST_ASYNCIO = coordination.pytest_asyncio_version() if HAS_PYTEST_ASYNCIO else ()
+PYTEST_ASYNCIO = installed.pytest_asyncio_version() if HAS_PYTEST_ASYNCIO else ()
 # asyncio_default_test_loop_scope came with pytest-asyncio 0.26.
 HAS_TEST_DEFAULT = PYTEST_ASYNCIO >= (0, 26)
 
@@ -26,7 +26,7 @@ collect_ignore = (
     if HAS_PYTEST_ASYNCIO
     else ["test_pytest_asyncio.py", "test_user_suites.py", "test_strict_mode.py"]
 )
-if not HAS_PYTEST_ASYNCIO or PYTEST_ASYNCIO >= coordination.OLDEST_PYTEST_ASYNCIO:
+if not HAS_PYTEST_ASYNCIO or PYTEST_ASYNCIO >= installed.OLDEST_PYTEST_ASYNCIO:
     collect_ignore.append("test_unsupported_pytest_asyncio.py")
 
 # How async tests are driven in an inner run: by pytest-green-light itself (pytest-asyncio

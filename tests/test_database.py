@@ -24,7 +24,7 @@ from sqlalchemy.pool import NullPool
 
 from conftest import DRIVERS, HAS_PYTEST_ASYNCIO, USUAL_DRIVER, Inner
 from pytest_green_light import worker_database_url
-from pytest_green_light.database import parse_database_url
+from pytest_green_light.database.url import parse_database_url
 
 INNER_CONFTEST = """
 import os

@@ -79,6 +79,34 @@ def test_sync_only_suite_runs_unchanged(inner: Inner, distribution: str) -> None
     result.stdout.no_fnmatch_line("*RuntimeError*")
 
 
+CONTROLLER_MODULES = """
+import sys
+
+def pytest_sessionfinish(session):
+    if not hasattr(session.config, "workerinput"):  # the xdist controller
+        with open("controller_modules.txt", "w") as out:
+            out.write("\\n".join(sorted(sys.modules)))
+"""
+
+
+@pytest.mark.compat
+def test_the_xdist_controller_imports_neither_asyncio_nor_the_worker_loop(
+    inner: Inner,
+) -> None:
+    """The controller runs no tests: importing asyncio there would only slow down the
+    start of every run (pytest-asyncio, where installed, imports it anyway)."""
+    inner.distribution = "n2"
+    inner.pytester.makeconftest(CONTROLLER_MODULES)
+    inner.pytester.makepyfile("async def test_async(): pass\ndef test_sync(): pass")
+
+    inner.run().assert_outcomes(passed=2)
+
+    modules = (inner.pytester.path / "controller_modules.txt").read_text().split()
+    assert "pytest_green_light.plugin" in modules
+    assert "asyncio" not in modules
+    assert not [name for name in modules if ".worker_loop." in name]
+
+
 @pytest.mark.compat
 def test_sync_code_gets_the_worker_loop_even_after_asyncio_run(
     inner: Inner, driver: str, distribution: str

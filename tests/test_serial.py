@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from conftest import Inner, usual_only
-from pytest_green_light.serial_scheduler import SerialScheduling
+from pytest_green_light.serial.scheduler import SerialScheduling
 
 TIMING_CONFTEST = """
 import json

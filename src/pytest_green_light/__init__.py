@@ -7,11 +7,11 @@ import os
 import threading
 from typing import TYPE_CHECKING, Any
 
-from pytest_green_light.lifecycle import active, get_or_create_event_loop
-from pytest_green_light.worker import MASTER, session_worker_id
+from pytest_green_light.process_role import MASTER, session_worker_id
 
 if TYPE_CHECKING:
-    from pytest_green_light.database import worker_database_url
+    from pytest_green_light.database.url import worker_database_url
+    from pytest_green_light.worker_loop.lifecycle import get_or_create_event_loop
 
 __version__ = "1.0.0"
 
@@ -42,6 +42,8 @@ def is_worker_main_thread() -> bool:
     That is the main thread, except with pytest-xdist 3.5 and some execnet specs,
     where tests run in a thread such as ``Dummy-1``.
     """
+    from pytest_green_light.worker_loop.lifecycle import active
+
     lifecycle = active()
     if lifecycle is not None:
         return lifecycle.worker.on_worker_thread()
@@ -50,9 +52,14 @@ def is_worker_main_thread() -> bool:
 
 def __getattr__(name: str) -> Any:
     # Imported on first use: SQLAlchemy costs every pytest process a noticeable start-up
-    # time, and runs without a database never need it.
+    # time, and runs without a database never need it; asyncio is not needed by the
+    # xdist controller, which runs no tests.
     if name == "worker_database_url":
-        from pytest_green_light.database import worker_database_url
+        from pytest_green_light.database.url import worker_database_url
 
         return worker_database_url
+    if name == "get_or_create_event_loop":
+        from pytest_green_light.worker_loop.lifecycle import get_or_create_event_loop
+
+        return get_or_create_event_loop
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -17,7 +17,11 @@ from typing import Literal
 
 import pytest
 
-from pytest_green_light.running_test import RunningTest, current_nodeid, current_test
+from pytest_green_light.running_test import (
+    RunningTest,
+    current_nodeid,
+    current_test,
+)
 
 Phase = Literal["setup", "call", "teardown"]
 PHASES: tuple[Phase, ...] = ("setup", "call", "teardown")

@@ -6,9 +6,13 @@ from typing import Any
 
 import pytest
 
-from pytest_green_light.lifecycle import LOOP_SCOPE_KEY
-from pytest_green_light.settings import LOOP_SCOPES, SYNC_IO_MODES, put_fixture_first
-from pytest_green_light.sync_io import SYNC_IO_KEY
+from pytest_green_light.settings import (
+    LOOP_SCOPES,
+    SYNC_IO_MODES,
+    LoopScope,
+    SyncIOMode,
+    put_fixture_first,
+)
 
 MARKERS = (
     "serial: never runs while another test runs; under pytest-xdist it runs after all "
@@ -18,6 +22,13 @@ MARKERS = (
     "settings; loop_scope='function' gives the test a fresh event loop of its own, "
     "sync_io='test'|'all'|'off' says where sync code may do database IO.",
 )
+
+LOOP_SCOPE_KEY = pytest.StashKey[LoopScope]()
+"""Set on items whose ``green_light`` marker names a ``loop_scope``."""
+SYNC_IO_KEY = pytest.StashKey[SyncIOMode]()
+"""Set on items whose ``green_light`` marker names ``sync_io``."""
+OWN_LOOP_FIXTURE = "_green_light_own_loop"
+"""Put first in the fixtures of a test with loop scope ``function``."""
 
 # The marker's keyword arguments: their valid values and where each is stored.
 MARKER_SETTINGS: dict[str, tuple[tuple[str, ...], pytest.StashKey[Any]]] = {

@@ -1,8 +1,47 @@
-"""pytest-green-light's hook implementations and fixtures; each one delegates."""
+"""pytest-green-light's hooks and fixtures, and the map of what runs where.
+
+The hooks in this module run in every process and delegate. The rest of the work is
+done by objects ``pytest_configure`` registers as plugins (name: object, module: its
+hooks, without the ``pytest_`` prefix):
+
+In every process:
+
+- ``green_light_session``: a module holding the ``green_light_session`` fixture
+  (``database/fixtures.py``).
+- ``green_light_database``, with a database URL: ``DatabaseHooks``
+  (``database/hooks.py``): report_header, sessionstart (the controller checks the
+  server, a worker creates its database), sessionfinish, testnodedown,
+  terminal_summary. A worker whose database could not be set up also gets a
+  ``FailedSetUp``: runtest_setup.
+
+Unless ``--green-light-no-autouse``, in the xdist controller (which runs no tests, and
+imports nothing of ``worker_loop/``, nor asyncio):
+
+- ``green_light_serial``, with ``green_light_serial = isolated``: ``SerialController``
+  (``serial/hooks.py``): configure_node, xdist_make_scheduler, runtest_logreport,
+  terminal_summary.
+
+Unless ``--green-light-no-autouse``, in every worker (an xdist worker, or a run
+without ``-n``):
+
+- ``green_light_lifecycle``: ``WorkerLifecycle`` (``worker_loop/lifecycle.py``):
+  sessionstart, sessionfinish, collection_modifyitems, runtest_setup,
+  runtest_teardown, fixture_setup.
+- ``green_light_serial``, when the controller runs serial tests: ``SerialWorker``
+  (``serial/hooks.py``): collection_finish, runtest_protocol.
+- With pytest-asyncio: ``green_light_pytest_asyncio_bridge``: ``PytestAsyncioBridge``
+  (``with_pytest_asyncio/loop_policy.py``): pycollect_makeitem,
+  collection_modifyitems, runtest_setup, sessionstart, sessionfinish, fixture_setup,
+  fixture_post_finalizer; with loop scope ``session`` also the module
+  ``with_pytest_asyncio/session_anchor.py`` (its fixture).
+- Without pytest-asyncio: ``green_light_runner``: ``GreenLightRunner``
+  (``async_runner.py``): pyfunc_call, fixture_setup.
+- Once a test uses ``caplog_xdist_compatible``: ``green_light_log_phases``:
+  ``PhaseTracker`` (``log_capture.py``): runtest_call, runtest_teardown.
+"""
 
 from __future__ import annotations
 
-import asyncio
 import contextvars
 import logging
 from collections.abc import Generator
@@ -10,44 +49,40 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from pytest_green_light import (
-    __version__,
-    coordination,
-    database_fixtures,
-    hooks,
-    lifecycle,
-    log_capture,
-    serial,
-    settings,
-    strict_mode,
+from pytest_green_light import __version__, log_capture, settings
+from pytest_green_light.database import fixtures as database_fixtures
+from pytest_green_light.database import hookspecs
+from pytest_green_light.markers import (
+    MARKER_ERROR_FIXTURE,
+    MARKER_ERROR_KEY,
+    OWN_LOOP_FIXTURE,
+    SYNC_IO_KEY,
+    read_item_markers,
+    register_markers,
 )
-from pytest_green_light.greenlet import (
+from pytest_green_light.missing_greenlet import (
     find_missing_greenlet,
     missing_greenlet_report,
     require_greenlet_installed,
 )
-from pytest_green_light.lifecycle import OWN_LOOP_FIXTURE, WorkerLifecycle
-from pytest_green_light.markers import (
-    MARKER_ERROR_FIXTURE,
-    MARKER_ERROR_KEY,
-    read_item_markers,
-    register_markers,
-)
-from pytest_green_light.runner import GreenLightRunner
-from pytest_green_light.sync_io import SYNC_IO_KEY, SyncIO, TestCode
-from pytest_green_light.worker import (
-    GreenLightWarning,
+from pytest_green_light.process_role import (
     is_xdist_controller,
     session_worker_id,
     worker_id,
 )
+from pytest_green_light.serial import hooks as serial_hooks
+from pytest_green_light.warning import GreenLightWarning
+from pytest_green_light.with_pytest_asyncio import installed, loop_scopes, strict_mode
 
 if TYPE_CHECKING:
+    import asyncio
+
     from sqlalchemy.ext.asyncio import AsyncEngine
 
-    from pytest_green_light.database import WorkerDatabase
-
-LIFECYCLE_KEY = pytest.StashKey[WorkerLifecycle]()
+    from pytest_green_light.database.worker_database import WorkerDatabase
+    from pytest_green_light.settings import Settings
+    from pytest_green_light.worker_loop.lifecycle import WorkerLifecycle
+LIFECYCLE_KEY: pytest.StashKey[WorkerLifecycle] = pytest.StashKey()
 SESSION_TOKEN_KEY: pytest.StashKey[contextvars.Token[str | None]] = pytest.StashKey()
 WORKER_DATABASE_KEY: pytest.StashKey[WorkerDatabase] = pytest.StashKey()
 
@@ -57,7 +92,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
-    pluginmanager.add_hookspecs(hooks)
+    pluginmanager.add_hookspecs(hookspecs)
 
 
 # tryfirst: pytest-asyncio's pytest_configure must see the loop scopes lined up.
@@ -66,22 +101,22 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[SESSION_TOKEN_KEY] = session_worker_id.set(worker_id(config))
     plugin_settings = settings.read_settings(config)
     config.stash[settings.SETTINGS_KEY] = plugin_settings
-    with_pytest_asyncio = coordination.has_pytest_asyncio(config)
+    with_pytest_asyncio = installed.has_pytest_asyncio(config)
     if with_pytest_asyncio:
-        coordination.require_supported_pytest_asyncio()
+        installed.require_supported_pytest_asyncio()
     register_markers(config, asyncio_marker=not with_pytest_asyncio)
     if plugin_settings.debug:
         logging.getLogger("pytest_green_light").setLevel(logging.DEBUG)
     config.pluginmanager.register(
         database_fixtures.session_fixture_plugin(
-            coordination.async_fixture_decorator(config)
+            installed.async_fixture_decorator(config)
         ),
         "green_light_session",
     )
     controller = is_xdist_controller(config)
     if plugin_settings.db_url is not None:
         # Imported here: it brings in SQLAlchemy, which runs without a URL never need.
-        from pytest_green_light import database_hooks
+        from pytest_green_light.database import hooks as database_hooks
 
         worker_database = database_hooks.configure(
             config,
@@ -95,13 +130,23 @@ def pytest_configure(config: pytest.Config) -> None:
     if not plugin_settings.autouse:
         return
     if with_pytest_asyncio:
-        coordination.line_up_loop_scopes(config, plugin_settings.loop_scope)
-    serial.configure(
+        loop_scopes.line_up_loop_scopes(config, plugin_settings.loop_scope)
+    serial_hooks.configure(
         config, controller=controller, isolated=plugin_settings.serial == "isolated"
     )
     if controller:
         require_greenlet_installed()
-        return
+    else:
+        _configure_worker(config, plugin_settings, with_pytest_asyncio)
+
+
+def _configure_worker(
+    config: pytest.Config, plugin_settings: Settings, with_pytest_asyncio: bool
+) -> None:
+    # Imported here: they bring in asyncio, which the xdist controller never needs.
+    from pytest_green_light.sync_io.greenlet_bridge import SyncIO, TestCode
+    from pytest_green_light.worker_loop.lifecycle import WorkerLifecycle
+
     sync_io = SyncIO(plugin_settings.sync_io, TestCode(config.getini("python_files")))
     worker_lifecycle = WorkerLifecycle(
         plugin_settings, sync_io, worker_id=worker_id(config)
@@ -109,8 +154,12 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[LIFECYCLE_KEY] = worker_lifecycle
     config.pluginmanager.register(worker_lifecycle, "green_light_lifecycle")
     if with_pytest_asyncio:
-        coordination.configure(config, worker_lifecycle)
+        from pytest_green_light.with_pytest_asyncio import loop_policy
+
+        loop_policy.configure(config, worker_lifecycle)
     else:
+        from pytest_green_light.async_runner import GreenLightRunner
+
         config.pluginmanager.register(
             GreenLightRunner(worker_lifecycle), "green_light_runner"
         )
@@ -121,8 +170,8 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.hookimpl(trylast=True, specname="pytest_configure")
 def pytest_configure_after_pytest_asyncio(config: pytest.Config) -> None:
     plugin_settings = config.stash[settings.SETTINGS_KEY]
-    if plugin_settings.autouse and coordination.has_pytest_asyncio(config):
-        coordination.unset_loop_scope_defaults(config, plugin_settings.loop_scope)
+    if plugin_settings.autouse and installed.has_pytest_asyncio(config):
+        loop_scopes.unset_loop_scope_defaults(config, plugin_settings.loop_scope)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -138,7 +187,7 @@ def pytest_report_header(config: pytest.Config) -> str:
     return (
         f"green-light {__version__}: loop scope {plugin_settings.loop_scope}, "
         f"sync IO {plugin_settings.sync_io}, "
-        f"async tests driven by {coordination.describe_driver(config)}"
+        f"async tests driven by {loop_scopes.describe_driver(config)}"
     )
 
 
@@ -146,10 +195,10 @@ def pytest_collection_modifyitems(
     config: pytest.Config, items: list[pytest.Item]
 ) -> None:
     read_item_markers(items)
-    if coordination.has_pytest_asyncio(config):
-        coordination.mark_function_loop_tests(items)
+    if installed.has_pytest_asyncio(config):
+        loop_scopes.mark_function_loop_tests(items)
         if config.stash[settings.SETTINGS_KEY].loop_scope == "function":
-            coordination.leave_named_wider_loop_scopes(items)
+            loop_scopes.leave_named_wider_loop_scopes(items)
 
 
 @pytest.hookimpl(wrapper=True)
@@ -175,7 +224,7 @@ def pytest_runtest_makereport(
                     sync_io=settings.item_setting(
                         item, SYNC_IO_KEY, plugin_settings.sync_io
                     ),
-                    driver=coordination.describe_driver(item.config),
+                    driver=loop_scopes.describe_driver(item.config),
                 ),
             )
         )
@@ -233,8 +282,10 @@ def marker_error(request: pytest.FixtureRequest) -> None:
 def green_light_loop(request: pytest.FixtureRequest) -> asyncio.AbstractEventLoop:
     """The event loop this test runs on: the worker loop, or the test's own."""
     worker_lifecycle = request.config.stash.get(LIFECYCLE_KEY, None)
-    if worker_lifecycle is None:
-        return lifecycle.get_or_create_event_loop()
+    if worker_lifecycle is None:  # --green-light-no-autouse
+        from pytest_green_light.worker_loop.lifecycle import get_or_create_event_loop
+
+        return get_or_create_event_loop()
     return worker_lifecycle.loop
 
 

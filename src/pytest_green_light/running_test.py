@@ -9,11 +9,13 @@ object per test, set once for its whole protocol: a sync test pays one ``set`` a
 
 from __future__ import annotations
 
-import asyncio
 import contextvars
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pytest_green_light.settings import SyncIOMode
+
+if TYPE_CHECKING:
+    import asyncio
 
 
 class RunningTest:

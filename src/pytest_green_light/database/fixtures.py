@@ -12,12 +12,10 @@ import types
 from collections.abc import AsyncGenerator, Callable, Generator
 from typing import TYPE_CHECKING, Any
 
-from pytest_green_light.lifecycle import get_or_create_event_loop
-
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-    from pytest_green_light.database import WorkerDatabase
+    from pytest_green_light.database.worker_database import WorkerDatabase
 
 
 def worker_engine(
@@ -28,6 +26,9 @@ def worker_engine(
     Unpooled when tests have loops of their own: a pooled asyncpg or psycopg connection
     only works on the loop it was made on.
     """
+    # Imported here: the xdist controller loads this module too, and needs no asyncio.
+    from pytest_green_light.worker_loop.lifecycle import get_or_create_event_loop
+
     engine = worker_database.create_engine(pool=pooled)
     if worker_database.in_memory:  # the database exists only inside this engine
         get_or_create_event_loop().run_until_complete(

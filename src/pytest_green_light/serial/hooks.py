@@ -4,7 +4,7 @@ Each worker tells the controller the node ids of its serial tests before it repo
 its collection, over a channel of its own on xdist's connection to the worker (so the
 same for remote workers: nothing assumes a shared filesystem). The controller sends
 the serial tests to one worker once every parallel test on every worker has finished
-(see ``serial_scheduler.py``). The worker skips the placeholder that opens the serial
+(see ``scheduler.py``). The worker skips the placeholder that opens the serial
 phase, and every serial test if the run stopped before it opened. Without xdist, or
 with ``green_light_serial = off``, ``serial`` is an ordinary marker.
 """
@@ -18,8 +18,8 @@ from typing import Any
 
 import pytest
 
-from pytest_green_light.serial_scheduler import SerialScheduling
-from pytest_green_light.worker import GreenLightWarning
+from pytest_green_light.serial.scheduler import SerialScheduling
+from pytest_green_light.warning import GreenLightWarning
 
 WORKERINPUT_KEY = "green_light_serial"
 MARKER = "serial"

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 import importlib.util
 import sys
 from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    import asyncio
 
 GREENLET_MISSING = """\
 pytest-green-light cannot establish greenlet context: {reason}.

@@ -25,12 +25,10 @@ from typing import Any
 
 import pytest
 
-from pytest_green_light.call_site import sync_io_allowed
+from pytest_green_light.markers import SYNC_IO_KEY
 from pytest_green_light.running_test import current_test
 from pytest_green_light.settings import SyncIOMode, item_setting
-
-SYNC_IO_KEY = pytest.StashKey[SyncIOMode]()
-"""Set on items whose ``green_light`` marker names ``sync_io``."""
+from pytest_green_light.sync_io.call_site import sync_io_allowed
 
 
 class TestCode:

@@ -2,9 +2,9 @@
 
 On a loop shared by a whole worker session, a task a test forgot (a background logger,
 a poller) would otherwise run on into the next test. Tasks are attributed through the
-running test's context (``running_test.py``): every task a test, its function-scoped
-fixtures or their tasks start is listed on that test, while tasks of higher-scoped
-fixtures (set up outside any test's context) are not.
+running test's context (``pytest_green_light.running_test``): every task a test, its
+function-scoped fixtures or their tasks start is listed on that test, while tasks of
+higher-scoped fixtures (set up outside any test's context) are not.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from collections.abc import AsyncGenerator, Coroutine, Generator, Iterable
 from typing import Any
 
 from pytest_green_light.running_test import current_test
-from pytest_green_light.sync_io import SyncIO
+from pytest_green_light.sync_io.greenlet_bridge import SyncIO
 
 
 async def _async_generator() -> AsyncGenerator[None]:

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 import pytest
 
-from pytest_green_light.lifecycle import WorkerLifecycle
+from pytest_green_light.worker_loop.lifecycle import WorkerLifecycle
 
 T = TypeVar("T")
 

@@ -11,16 +11,13 @@ from typing import Any
 import pytest
 from sqlalchemy.engine import URL
 
-from pytest_green_light.database import (
-    WorkerDatabase,
+from pytest_green_light.database.postgresql import (
     check_server,
-    is_memory,
-    masked,
-    parse_database_url,
     require_worker_names_fit,
-    run_privately,
 )
-from pytest_green_light.worker import worker_id
+from pytest_green_light.database.url import is_memory, masked, parse_database_url
+from pytest_green_light.database.worker_database import WorkerDatabase, run_privately
+from pytest_green_light.process_role import worker_id
 
 KEPT_OUTPUT_KEY = "green_light_kept_database"
 """Where an xdist worker tells the controller which database it kept."""

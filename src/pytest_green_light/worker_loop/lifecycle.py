@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from pytest_green_light.greenlet import verify_greenlet
+from pytest_green_light.markers import LOOP_SCOPE_KEY, OWN_LOOP_FIXTURE
+from pytest_green_light.missing_greenlet import verify_greenlet
 from pytest_green_light.running_test import RunningTest, current_test
 from pytest_green_light.settings import (
     LoopScope,
@@ -20,21 +21,16 @@ from pytest_green_light.settings import (
     item_setting,
     put_fixture_first,
 )
-from pytest_green_light.sync_io import SyncIO
-from pytest_green_light.tasks import TaskFactory, cancel_and_wait, describe
-from pytest_green_light.worker import (
-    GreenLightWarning,
+from pytest_green_light.sync_io.greenlet_bridge import SyncIO
+from pytest_green_light.warning import GreenLightWarning
+from pytest_green_light.worker_loop.loop import (
     WorkerLoop,
     current_loop,
     shut_down_loop,
 )
+from pytest_green_light.worker_loop.tasks import TaskFactory, cancel_and_wait, describe
 
 log = logging.getLogger("pytest_green_light")
-
-OWN_LOOP_FIXTURE = "_green_light_own_loop"
-
-LOOP_SCOPE_KEY = pytest.StashKey[LoopScope]()
-"""Set on items whose ``green_light`` marker names a ``loop_scope``."""
 
 
 def _runs_test_body(task: asyncio.Task[Any], item: pytest.Item) -> bool:

@@ -1,13 +1,9 @@
-"""Worker detection and the worker loop's lifecycle.
-
-A *worker* is any process that runs tests: an xdist worker, or a plain ``pytest`` run.
-The xdist controller runs no tests and owns no loop.
-"""
+"""The worker loop: the one event loop a worker session runs on, and how a loop is
+shut down the way ``asyncio.run()`` shuts its own down."""
 
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import functools
 import logging
 import threading
@@ -15,43 +11,16 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
-import pytest
-
 from pytest_green_light.running_test import current_nodeid
-from pytest_green_light.tasks import TaskFactory, cancel_and_wait
+from pytest_green_light.warning import GreenLightWarning
+from pytest_green_light.worker_loop.tasks import TaskFactory, cancel_and_wait
 
 log = logging.getLogger("pytest_green_light")
-
-
-class GreenLightWarning(pytest.PytestWarning):
-    """Something pytest-green-light did on the user's behalf that they should know."""
 
 
 def _by_whom() -> str:
     nodeid = current_nodeid()
     return f" by {nodeid}" if nodeid else ""
-
-
-MASTER = "master"
-"""The worker id of a process that is not an xdist worker (as xdist names it)."""
-
-
-def worker_id(config: pytest.Config) -> str:
-    """``gw0``, ``gw1``… in an xdist worker, ``master`` otherwise: the one place the
-    plugin reads which worker it runs in."""
-    workerinput: dict[str, Any] | None = getattr(config, "workerinput", None)
-    return MASTER if workerinput is None else str(workerinput["workerid"])
-
-
-def is_xdist_controller(config: pytest.Config) -> bool:
-    return worker_id(config) == MASTER and getattr(config.option, "dist", "no") != "no"
-
-
-session_worker_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
-    "pytest_green_light_session_worker_id", default=None
-)
-"""The worker id of the pytest session configured here (innermost, when pytester runs
-nest); ``None`` before one is configured."""
 
 
 def current_loop() -> asyncio.AbstractEventLoop | None:

@@ -14,7 +14,10 @@ import re
 
 import pytest
 
-from pytest_green_light.coordination import asyncio_mode, has_pytest_asyncio
+from pytest_green_light.with_pytest_asyncio.installed import (
+    asyncio_mode,
+    has_pytest_asyncio,
+)
 
 UNHANDLED_TEST = "async def functions are not natively supported"
 UNHANDLED_FIXTURE = re.compile(r"requested an async fixture '(?P<name>\w+)'")

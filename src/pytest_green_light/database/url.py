@@ -1,0 +1,95 @@
+"""Database URLs: the one configured, checked without connecting, and each worker's."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from pytest_green_light.database.driver_errors import driver_message
+
+SUPPORTED_BACKENDS = ("sqlite", "postgresql")
+
+
+def worker_database_url(url: str | URL, worker_id: str | None) -> str:
+    """The database URL for the xdist worker ``worker_id`` (``gw0``, ``gw1``…).
+
+    The database name gets the suffix ``_gw0``…; a SQLite file gets it before its
+    extension (``app.db`` → ``app_gw0.db``); ``:memory:`` is already one per process.
+    Without a worker id (``None``, or ``master``: no xdist) the URL is returned as given.
+    """
+    parsed = make_url(url)
+    if worker_id in (None, "master") or is_memory(parsed):
+        return url if isinstance(url, str) else _render(parsed)
+    database = parsed.database
+    if not database:
+        raise ValueError(
+            f"{masked(parsed)} names no database to derive {worker_id}'s database from"
+        )
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.query.get("uri") in ("true", "1"):
+            raise ValueError("SQLite URI filenames (?uri=true) are not supported")
+        root, extension = os.path.splitext(database)
+        return _render(parsed.set(database=f"{root}_{worker_id}{extension}"))
+    return _render(parsed.set(database=f"{database}_{worker_id}"))
+
+
+def _render(url: URL, *, hide_password: bool = False) -> str:
+    return url.render_as_string(hide_password=hide_password)
+
+
+def is_memory(url: URL) -> bool:
+    return url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
+
+
+def masked(url: URL) -> str:
+    """The URL as reports show it: the password replaced with ``***``."""
+    return _render(url, hide_password=True)
+
+
+def parse_database_url(raw: str, source: str) -> URL:
+    """The configured URL, checked for what can be checked without connecting."""
+    try:
+        url = make_url(raw)
+    except ArgumentError:
+        raise pytest.UsageError(
+            f"pytest-green-light cannot parse the database URL given by {source}. "
+            "Expected a SQLAlchemy URL such as "
+            "postgresql+asyncpg://user:password@127.0.0.1:5432/app or "
+            "sqlite+aiosqlite:///app.db."
+        ) from None
+    shown = masked(url)
+    try:
+        # Loads the dialect and imports the driver, without connecting.
+        create_async_engine(url)
+    except NoSuchModuleError:
+        raise pytest.UsageError(
+            f"The database URL {shown} (from {source}) names a dialect or driver "
+            f"SQLAlchemy does not know: {url.drivername!r}. Use an async driver such "
+            "as postgresql+asyncpg, postgresql+psycopg or sqlite+aiosqlite."
+        ) from None
+    except ImportError as error:
+        raise pytest.UsageError(
+            f"The driver of the database URL {shown} (from {source}) is not "
+            f"installed: {error}. Install it into the environment pytest runs in."
+        ) from None
+    except SQLAlchemyError as error:
+        raise pytest.UsageError(
+            f"The database URL {shown} (from {source}) cannot be used with "
+            f"SQLAlchemy's asyncio extension: {driver_message(error, url)}"
+        ) from None
+    if url.get_backend_name() not in SUPPORTED_BACKENDS:
+        raise pytest.UsageError(
+            f"pytest-green-light creates per-worker databases for SQLite and "
+            f"PostgreSQL; {shown} (from {source}) is {url.get_backend_name()}."
+        )
+    if url.get_backend_name() == "postgresql" and not url.database:
+        raise pytest.UsageError(
+            f"The database URL {shown} (from {source}) names no database; each "
+            "worker's database is named after it (app_gw0, app_gw1…). Add one: "
+            f"{masked(url.set(database='app'))}."
+        )
+    return url

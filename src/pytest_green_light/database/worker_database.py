@@ -1,0 +1,143 @@
+"""One worker's database, from session start to finish.
+
+A worker's database is *created* by the plugin when the worker's URL differs from the
+configured one (under xdist) or names a database that does not exist yet; only then is
+it set up through the ``pytest_green_light_setup_database`` hook and dropped at the end.
+A database that already exists under the configured name (no xdist) is used as it is.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import os
+import traceback
+from collections.abc import Coroutine
+from typing import Any, TypeVar
+
+import pytest
+from pluggy import HookCaller
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import NullPool
+
+from pytest_green_light.database import postgresql, sqlite
+from pytest_green_light.database.url import is_memory, masked, worker_database_url
+from pytest_green_light.worker_loop.loop import shut_down_loop
+
+T = TypeVar("T")
+
+
+def run_privately(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine on a loop of its own, leaving the thread's current loop alone."""
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(coroutine)
+    finally:
+        shut_down_loop(loop)
+
+
+class WorkerDatabase:
+    """One worker's database, from its creation at session start to its drop."""
+
+    def __init__(
+        self, base_url: URL, worker_id: str, *, keep: bool, setup_hook: HookCaller
+    ) -> None:
+        self.base_url = base_url
+        self.setup_hook = setup_hook
+        self.worker_id = worker_id
+        self.url = make_url(worker_database_url(base_url, worker_id))
+        self.keep = keep
+        self.in_memory = is_memory(base_url)
+        self.created = False
+
+    @property
+    def name(self) -> str:
+        return str(self.url.database)
+
+    @property
+    def own_copy(self) -> bool:
+        """Whether this worker has a database of its own (under xdist)."""
+        return self.url != self.base_url
+
+    async def set_up(self) -> None:
+        """Create the database if this worker needs one, then run the setup hook.
+
+        Raises ``pytest.UsageError`` with a message for the user.
+        """
+        if self.in_memory:  # nothing to create: the engine's one connection holds it
+            return
+        if self.base_url.get_backend_name() == "postgresql":
+            await self._set_up_postgres()
+        else:
+            self._set_up_sqlite()
+        if not self.created:
+            return
+        engine = self.create_engine(pool=False)
+        try:
+            try:
+                await self.run_setup_hook(engine)
+            finally:
+                await engine.dispose()
+        except BaseException:
+            await self.tear_down()  # this session will not finish: drop it now
+            raise
+
+    async def run_setup_hook(self, engine: AsyncEngine) -> None:
+        """Await every ``pytest_green_light_setup_database`` implementation in turn."""
+        try:
+            for result in self.setup_hook(engine=engine, worker_id=self.worker_id):
+                if inspect.isawaitable(result):
+                    await result
+        except Exception as error:
+            details = "".join(
+                traceback.format_exception(type(error), error, error.__traceback__)
+            )
+            raise pytest.UsageError(
+                f"pytest_green_light_setup_database failed for {masked(self.url)} "
+                f"(worker {self.worker_id}):\n{details}"
+            ) from None
+
+    async def _set_up_postgres(self) -> None:
+        name = self.name
+        postgresql.require_name_fits(name)  # a worker replaced more often than foreseen
+        server = postgresql.PostgresServer(self.url)
+        base = str(self.base_url.database)
+        async with server.admin() as connection:
+            base_exists = await server.exists(connection, base)
+            if base_exists and not self.own_copy:
+                return  # the URL's own database, used as it is
+            await server.require_createdb(connection, repr(name))
+            if self.own_copy:
+                await server.drop(connection, name)  # a crashed run's leftover
+            # A worker's copy of the URL's database when there is one, else empty.
+            await server.create(connection, name, base if base_exists else None)
+            self.created = True
+
+    def _set_up_sqlite(self) -> None:
+        base = str(self.base_url.database)
+        base_exists = os.path.exists(base)
+        if base_exists and not self.own_copy:
+            return  # the URL's own database, used as it is
+        if self.own_copy:
+            sqlite.remove(self.name)  # a crashed run's leftover
+        # A worker's copy of the URL's database when there is one, else empty.
+        sqlite.create(self.name, base if base_exists else None)
+        self.created = True
+
+    async def tear_down(self) -> None:
+        if not self.created or self.keep:
+            return
+        if self.base_url.get_backend_name() == "postgresql":
+            server = postgresql.PostgresServer(self.url)
+            async with server.admin() as connection:
+                await server.drop(connection, self.name)
+        else:
+            sqlite.remove(self.name)
+
+    def create_engine(self, *, pool: bool = True) -> AsyncEngine:
+        """An engine on this worker's database; without a pool, every checkout connects
+        on the loop running at the time (for tests with a loop of their own)."""
+        if pool or self.in_memory:  # an in-memory database lives in its one connection
+            return create_async_engine(self.url)
+        return create_async_engine(self.url, poolclass=NullPool)

@@ -1,0 +1,56 @@
+"""Which pytest-asyncio is installed, whether it is on, and in which mode."""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable
+from importlib.metadata import version
+from typing import Any, cast
+
+import pytest
+
+# Before 0.24 pytest-asyncio has no loop_scope for fixtures.
+OLDEST_PYTEST_ASYNCIO = (0, 24)
+UNSUPPORTED_PYTEST_ASYNCIO = (
+    "pytest-green-light needs pytest-asyncio {oldest} or later, and pytest-asyncio "
+    "{found} is installed. Upgrade it (pip install 'pytest-asyncio>={oldest}'), or run "
+    "without pytest-green-light: -p no:green_light."
+)
+
+
+def has_pytest_asyncio(config: pytest.Config) -> bool:
+    return config.pluginmanager.has_plugin("asyncio")
+
+
+@functools.cache
+def pytest_asyncio_version() -> tuple[int, ...]:
+    """The installed pytest-asyncio's (major, minor); read from its metadata once."""
+    return tuple(
+        int(part) for part in re.findall(r"\d+", version("pytest-asyncio"))[:2]
+    )
+
+
+def require_supported_pytest_asyncio() -> None:
+    if pytest_asyncio_version() < OLDEST_PYTEST_ASYNCIO:
+        raise pytest.UsageError(
+            UNSUPPORTED_PYTEST_ASYNCIO.format(
+                found=version("pytest-asyncio"),
+                oldest=".".join(map(str, OLDEST_PYTEST_ASYNCIO)),
+            )
+        )
+
+
+def async_fixture_decorator(config: pytest.Config) -> Callable[..., Any]:
+    """The decorator that makes an async fixture run on the test's loop: pytest-asyncio's
+    (which strict mode requires), or pytest's own for the plugin's runner."""
+    if has_pytest_asyncio(config):
+        import pytest_asyncio
+
+        return cast(Callable[..., Any], pytest_asyncio.fixture)
+    return pytest.fixture
+
+
+def asyncio_mode(config: pytest.Config) -> str:
+    """pytest-asyncio's mode: the command line's, else the ini file's."""
+    return str(config.getoption("asyncio_mode", None) or config.getini("asyncio_mode"))

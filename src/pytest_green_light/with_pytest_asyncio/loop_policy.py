@@ -1,0 +1,207 @@
+"""Bringing pytest-asyncio onto the worker loop.
+
+Every supported pytest-asyncio version builds its loops through the event loop
+policy's ``new_event_loop()``. While pytest-asyncio sets up the fixture whose loop lives
+as long as the session (``_session_scoped_runner``; ``_session_event_loop`` before 1.3),
+the plugin's policy answers with the worker loop; every other runner gets a fresh loop,
+so no short-lived runner can close the worker loop. The fixtures are recognised by
+their scope and by being pytest-asyncio's own, not by their private names.
+
+pytest-asyncio >= 1.4 also offers the ``pytest_asyncio_loop_factories`` hook, but it
+parametrizes tests by factory, and a sync or function-loop test that comes first makes
+pytest rebuild (and close) the session runner; the policy has no such cases.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import sys
+import warnings
+from collections.abc import Generator, Iterator
+from typing import Any
+
+import pytest
+
+from pytest_green_light.settings import put_fixture_first
+from pytest_green_light.with_pytest_asyncio.loop_scopes import (
+    keep_event_loop_fixtures_on_it,
+    mark_tests_for_the_session_loop,
+    tests_marked_for_the_session_loop,
+)
+from pytest_green_light.worker_loop.lifecycle import WorkerLifecycle
+from pytest_green_light.worker_loop.loop import current_loop
+
+# Custom policies are deprecated from 3.14 and ignored by new_event_loop() from 3.16.
+POLICIES_WORK = sys.version_info < (3, 16)
+
+
+@contextlib.contextmanager
+def _policy_api() -> Iterator[None]:
+    """asyncio's policy functions, without their 3.14 deprecation warnings."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        yield
+
+
+class PytestAsyncioBridge:
+    """Hands the worker loop to pytest-asyncio's session-long runner, and only to it."""
+
+    def __init__(self, lifecycle: WorkerLifecycle, pytest_asyncio_module: str) -> None:
+        self.lifecycle = lifecycle
+        self.pytest_asyncio_module = pytest_asyncio_module
+        self._setting_up: list[pytest.FixtureDef[Any]] = []
+        self._holder: pytest.FixtureDef[Any] | None = None
+        self._previous_policy: Any = None
+        self._fixtures_seen: set[pytest.FixtureDef[Any]] = set()
+        on_session_loop = lifecycle.settings.loop_scope == "session"
+        # The session anchor goes into the worker's first test (session loop only).
+        self._anchor_pending = on_session_loop
+        self._session_loop_by_marker = (
+            on_session_loop and tests_marked_for_the_session_loop()
+        )
+
+    def _is_pytest_asyncios(self, fixturedef: pytest.FixtureDef[Any]) -> bool:
+        return (
+            getattr(fixturedef.func, "__module__", None) == self.pytest_asyncio_module
+        )
+
+    def _building_loop(self, scope: str) -> bool:
+        """Whether pytest-asyncio is setting up its runner (or loop) of this scope, or
+        (session) the user's own ``event_loop`` fixture, the 0.2x recipe for one loop."""
+        if not self._setting_up:
+            return False
+        fixturedef = self._setting_up[-1]
+        if fixturedef.scope != scope:
+            return False
+        return self._is_pytest_asyncios(fixturedef) or (
+            scope == "session" and fixturedef.argname == "event_loop"
+        )
+
+    def new_event_loop(self, fresh: Any) -> asyncio.AbstractEventLoop:
+        worker = self.lifecycle.worker
+        if self._building_loop("session") and not worker.retired:
+            self._holder = self._setting_up[-1]
+            return worker.loop
+        own_loop = self.lifecycle.own_loop
+        if own_loop is not None and self._building_loop("function"):
+            # A test with a loop of its own: the runner runs it on that loop, which
+            # its sync code and fixtures have too (green_light_loop), and closes it.
+            return own_loop
+        loop: asyncio.AbstractEventLoop = fresh()
+        if self._setting_up and self._is_pytest_asyncios(self._setting_up[-1]):
+            # A runner's loop: its tasks get sync IO. Other callers (anyio's runner,
+            # the tests' own asyncio.run()) get a plain loop.
+            loop.set_task_factory(self.lifecycle.fresh_loop_task_factory)
+            self.lifecycle.runner_loops.add(loop)
+        return loop
+
+    # tryfirst, and registered after pytest-asyncio: runs before it reads the fixtures.
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_pycollect_makeitem(self, collector: pytest.Collector) -> None:
+        if self._session_loop_by_marker:
+            keep_event_loop_fixtures_on_it(collector.session, self._fixtures_seen)
+
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        if self._session_loop_by_marker:
+            mark_tests_for_the_session_loop(items)
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        if self._anchor_pending and put_session_anchor_first(item):
+            self._anchor_pending = False
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionstart(self) -> None:
+        if not POLICIES_WORK:
+            return
+        with _policy_api():
+            self._previous_policy = asyncio.get_event_loop_policy()
+            default_policy = asyncio.DefaultEventLoopPolicy
+        bridge = self
+
+        class GreenLightPolicy(default_policy):  # type: ignore[misc, valid-type]
+            def new_event_loop(self) -> asyncio.AbstractEventLoop:
+                return bridge.new_event_loop(super().new_event_loop)
+
+        with _policy_api():
+            asyncio.set_event_loop_policy(GreenLightPolicy())
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionfinish(self) -> None:
+        if self._previous_policy is not None:
+            with _policy_api():
+                asyncio.set_event_loop_policy(self._previous_policy)
+
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_fixture_setup(
+        self, fixturedef: pytest.FixtureDef[Any]
+    ) -> Generator[None, Any, Any]:
+        self._setting_up.append(fixturedef)
+        try:
+            result = yield
+        finally:
+            self._setting_up.pop()
+        if fixturedef is self._holder:
+            # The holder closes the worker loop in its teardown, which pytest has just
+            # registered; a finalizer added now runs before it: report leftovers there.
+            self._holder = None
+            fixturedef.addfinalizer(self.lifecycle.retire_worker_loop)
+        elif isinstance(result, asyncio.AbstractEventLoop) and self._is_pytest_asyncios(
+            fixturedef
+        ):
+            # Before 1.0 the teardown of pytest-asyncio's loop fixtures closes (and
+            # warns about) the current loop unless it is theirs: make theirs current
+            # first (the worker loop is after a test's own loop, or between tests).
+            fixturedef.addfinalizer(functools.partial(asyncio.set_event_loop, result))
+        return result
+
+    def pytest_fixture_post_finalizer(self, fixturedef: pytest.FixtureDef[Any]) -> None:
+        """After a function-loop runner closed its loop, put the worker loop back.
+
+        pytest-asyncio >= 1.4 leaves no loop current, 1.0-1.3 a closed one, and 0.26 a
+        new "clean" loop that nobody else holds: that one is closed here, or it would
+        be garbage-collected open (a ResourceWarning).
+        """
+        if not self._is_pytest_asyncios(fixturedef):
+            return
+        replaced = current_loop()
+        worker_loop = self.lifecycle.worker.ensure_current()
+        if (
+            replaced is not None
+            and replaced is not worker_loop
+            and replaced not in self.lifecycle.runner_loops
+            and not replaced.is_closed()
+            and not replaced.is_running()
+        ):
+            replaced.close()
+
+
+def configure(config: pytest.Config, lifecycle: WorkerLifecycle) -> None:
+    """Hand pytest-asyncio the worker loop (its loop scopes are lined up already)."""
+    plugin = config.pluginmanager.get_plugin("asyncio")
+    bridge = PytestAsyncioBridge(lifecycle, getattr(plugin, "__name__", ""))
+    config.pluginmanager.register(bridge, "green_light_pytest_asyncio_bridge")
+    if lifecycle.settings.loop_scope == "session":
+        config.pluginmanager.import_plugin(
+            "pytest_green_light.with_pytest_asyncio.session_anchor"
+        )
+
+
+ANCHOR = "_green_light_session_loop"
+
+
+def put_session_anchor_first(item: pytest.Item) -> bool:
+    """Make the session-loop anchor the first fixture this test sets up; False where
+    it cannot go (anyio's tests, and items without fixtures).
+
+    Done for each worker's first test, at run time rather than by autouse, so other
+    tests carry nothing: once the anchor is set up, it stays until the session ends.
+    Not by autouse either because anyio takes over every coroutine fixture in a test
+    that uses ``anyio_backend``. First, because pytest 8 sets up a root conftest's
+    autouse fixtures before a plugin's.
+    """
+    if "anyio_backend" in getattr(item, "fixturenames", ()):
+        return False
+    return put_fixture_first(item, ANCHOR)

@@ -1,0 +1,209 @@
+"""pytest-asyncio's loop scopes lined up with the plugin's ``loop_scope``.
+
+At configure time its two ini defaults are taken to be what the plugin's loop scope
+needs (what the user set differently is kept for the report header); at collection,
+markers give each test the loop its fixtures are on.
+"""
+
+from __future__ import annotations
+
+import inspect
+from importlib.metadata import version
+from typing import Any
+
+import pytest
+
+from pytest_green_light.markers import LOOP_SCOPE_KEY
+from pytest_green_light.settings import SETTINGS_KEY, LoopScope
+from pytest_green_light.with_pytest_asyncio.installed import (
+    asyncio_mode,
+    has_pytest_asyncio,
+    pytest_asyncio_version,
+)
+
+FIXTURE_LOOP_SCOPE_INI = "asyncio_default_fixture_loop_scope"
+TEST_LOOP_SCOPE_INI = "asyncio_default_test_loop_scope"
+LOOP_SCOPE_INI = (FIXTURE_LOOP_SCOPE_INI, TEST_LOOP_SCOPE_INI)
+# pytest-asyncio 1.5 lets the fixture default say "each fixture's own scope".
+FIXTURE_SCOPE_VALUE_SINCE = (1, 5)
+
+OVERRIDDEN_LOOP_SCOPES_KEY = pytest.StashKey[dict[str, str]]()
+"""The user's pytest-asyncio loop-scope defaults the plugin took differently."""
+
+
+def _user_set_ini(config: pytest.Config, name: str) -> bool:
+    """Whether the ini file, ``-o`` or addopts set ``name``.
+
+    pytest has no public API for this: pytest 9 keeps file and ``-o`` values in
+    ``_inicfg`` (its public ``inicfg`` warns there), pytest 8 in ``inicfg``.
+    """
+    overrides = config.getoption("override_ini", None) or []
+    if any(item.split("=", 1)[0].strip() == name for item in overrides):
+        return True
+    inicfg = getattr(config, "_inicfg", None)
+    if inicfg is None:
+        inicfg = config.inicfg
+    return name in inicfg
+
+
+def _has_ini(config: pytest.Config, name: str) -> bool:
+    """Whether the installed pytest-asyncio knows the ini key (the test default came in
+    0.26)."""
+    try:
+        config.getini(name)
+    except ValueError:
+        return False
+    return True
+
+
+def _loop_scope_defaults(
+    config: pytest.Config, loop_scope: LoopScope
+) -> dict[str, str | None]:
+    """What pytest-asyncio's two defaults are taken to be under ``loop_scope`` (None:
+    unset).
+
+    ``session``: both, so that no fixture runs on a per-test loop while its test runs on
+    the worker loop (a pair pytest-asyncio never runs by itself). ``function``: tests on
+    their own loops, and each fixture on the loop of its own scope, which pytest-asyncio
+    1.5 has a value for and earlier versions take from an unset fixture default.
+    """
+    if loop_scope == "session":
+        defaults: dict[str, str | None] = dict.fromkeys(LOOP_SCOPE_INI, "session")
+    else:
+        defaults = {
+            TEST_LOOP_SCOPE_INI: "function",
+            FIXTURE_LOOP_SCOPE_INI: "fixture-scope"
+            if pytest_asyncio_version() >= FIXTURE_SCOPE_VALUE_SINCE
+            else None,
+        }
+    return {name: value for name, value in defaults.items() if _has_ini(config, name)}
+
+
+def line_up_loop_scopes(config: pytest.Config, loop_scope: LoopScope) -> None:
+    """Make pytest-asyncio's loop-scope defaults follow ``loop_scope``, whatever the ini
+    file says; what the user set differently is kept for the report header.
+
+    Runs before pytest-asyncio's ``pytest_configure`` reads them. There is no public
+    way to give an ini key a value, so the value goes where ``getini`` looks first. A
+    default to unset stays until ``unset_loop_scope_defaults``: unset in
+    ``pytest_configure``, pytest-asyncio would warn the user that it is unset.
+    """
+    overridden: dict[str, str] = {}
+    for name, value in _loop_scope_defaults(config, loop_scope).items():
+        if _user_set_ini(config, name) and config.getini(name) != value:
+            overridden[name] = str(config.getini(name))
+        if value is None or (
+            value == "session"
+            and name == TEST_LOOP_SCOPE_INI
+            and tests_marked_for_the_session_loop()
+        ):
+            continue
+        config._inicache[name] = value
+    config.stash[OVERRIDDEN_LOOP_SCOPES_KEY] = overridden
+
+
+def unset_loop_scope_defaults(config: pytest.Config, loop_scope: LoopScope) -> None:
+    """Unset the defaults ``loop_scope`` wants unset, once pytest-asyncio's
+    ``pytest_configure`` has read them."""
+    for name, value in _loop_scope_defaults(config, loop_scope).items():
+        if value is None:
+            config._inicache[name] = None
+
+
+def tests_marked_for_the_session_loop() -> bool:
+    """Before 1.0 the session loop is given to tests by marker, not by the default:
+    0.24 and 0.25 have no test default, and in 0.26 a session default makes every test
+    that requests ``event_loop`` an error at collection."""
+    return pytest_asyncio_version() < (1, 0)
+
+
+def describe_driver(config: pytest.Config) -> str:
+    if not has_pytest_asyncio(config):
+        return "green-light"
+    described = (
+        f"pytest-asyncio {version('pytest-asyncio')} ({asyncio_mode(config)} mode"
+    )
+    overridden = config.stash.get(OVERRIDDEN_LOOP_SCOPES_KEY, {})
+    if overridden:
+        scope = config.stash[SETTINGS_KEY].loop_scope
+        described += (
+            "; your "
+            + ", ".join(f"{name}={value}" for name, value in overridden.items())
+            + f" taken as green_light_loop_scope = {scope}"
+            + (
+                ", set green_light_loop_scope = function for per-test loops"
+                if scope == "session"
+                else ": async fixtures on the loop of their own scope"
+            )
+        )
+    return described + ")"
+
+
+def mark_tests_for_the_session_loop(items: list[pytest.Item]) -> None:
+    """Give each async test that names no loop scope the session loop its fixtures are
+    on; a test that requests ``event_loop`` (the 0.2x way) keeps that loop."""
+    for item in items:
+        marker = item.get_closest_marker("asyncio")
+        if (
+            marker is not None
+            and "event_loop" not in getattr(item, "fixturenames", ())
+            and not {"loop_scope", "scope"} & set(marker.kwargs)
+            and inspect.iscoroutinefunction(getattr(item, "obj", None))
+        ):
+            item.add_marker(pytest.mark.asyncio(loop_scope="session"), append=False)
+
+
+def keep_event_loop_fixtures_on_it(
+    session: pytest.Session, seen: set[pytest.FixtureDef[Any]]
+) -> None:
+    """Before 1.0: an async fixture that requests ``event_loop`` (the 0.2x way) runs on
+    that loop, as its tests do, instead of the session loop of the fixture default.
+
+    pytest-asyncio 0.24-0.26 reads a fixture's loop scope from ``_loop_scope`` on its
+    function when it collects, and nothing public lists a session's fixtures (these
+    versions run on pytest 8 only, whose fixture manager is read here).
+    """
+    fixturemanager = session._fixturemanager
+    for fixturedefs in fixturemanager._arg2fixturedefs.values():  # type: ignore[attr-defined]
+        for fixturedef in fixturedefs:
+            if fixturedef in seen:
+                continue
+            seen.add(fixturedef)
+            func = fixturedef.func
+            if (
+                "event_loop" in fixturedef.argnames
+                and (
+                    inspect.iscoroutinefunction(func)
+                    or inspect.isasyncgenfunction(func)
+                )
+                and getattr(func, "_loop_scope", None) is None
+            ):
+                func._loop_scope = "function"
+
+
+def leave_named_wider_loop_scopes(items: list[pytest.Item]) -> None:
+    """A test whose ``asyncio`` marker names a loop scope wider than ``function`` runs
+    on that scope's loop, shared with its fixtures of that scope: in loop scope
+    ``function`` it gets no loop of its own (before 1.3 pytest-asyncio runs a test on
+    whatever loop is current)."""
+    for item in items:
+        if LOOP_SCOPE_KEY in item.stash:
+            continue
+        marker = item.get_closest_marker("asyncio")
+        if marker is None:
+            continue
+        named = marker.kwargs.get("loop_scope") or marker.kwargs.get("scope")
+        if named not in (None, "function"):
+            item.stash[LOOP_SCOPE_KEY] = "session"
+
+
+def mark_function_loop_tests(items: list[pytest.Item]) -> None:
+    """Make pytest-asyncio give ``green_light(loop_scope="function")`` tests their own
+    loop: it reads the loop scope from the closest ``asyncio`` marker."""
+    for item in items:
+        if (
+            item.stash.get(LOOP_SCOPE_KEY, None) == "function"
+            and item.get_closest_marker("asyncio") is not None
+            and inspect.iscoroutinefunction(getattr(item, "obj", None))
+        ):
+            item.add_marker(pytest.mark.asyncio(loop_scope="function"), append=False)
