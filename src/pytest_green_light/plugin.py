@@ -11,7 +11,7 @@ In every process:
 - ``green_light_database``, with a database URL: ``DatabaseHooks``
   (``database/hooks.py``): report_header, sessionstart (the controller checks the
   server, a worker creates its database), sessionfinish, testnodedown,
-  terminal_summary. A worker whose database could not be set up also gets a
+  terminal_summary. An xdist worker whose database could not be set up also gets a
   ``FailedSetUp``: runtest_setup.
 
 Unless ``--green-light-no-autouse``, in the xdist controller (which runs no tests, and
