@@ -82,6 +82,7 @@ if TYPE_CHECKING:
     from pytest_green_light.database.worker_database import WorkerDatabase
     from pytest_green_light.settings import Settings
     from pytest_green_light.worker_loop.lifecycle import WorkerLifecycle
+
 LIFECYCLE_KEY: pytest.StashKey[WorkerLifecycle] = pytest.StashKey()
 SESSION_TOKEN_KEY: pytest.StashKey[contextvars.Token[str | None]] = pytest.StashKey()
 WORKER_DATABASE_KEY: pytest.StashKey[WorkerDatabase] = pytest.StashKey()
