@@ -14,12 +14,14 @@ from __future__ import annotations
 import sys
 import warnings
 from collections.abc import Generator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from pytest_green_light.serial.scheduler import SerialScheduling
 from pytest_green_light.warning import GreenLightWarning
+
+if TYPE_CHECKING:
+    from pytest_green_light.serial.scheduler import SerialScheduling
 
 WORKERINPUT_KEY = "green_light_serial"
 MARKER = "serial"
@@ -89,6 +91,10 @@ class SerialController:
     def pytest_xdist_make_scheduler(
         self, config: pytest.Config
     ) -> Generator[None, Any, Any]:
+        # Imported here: only the xdist controller schedules; workers and runs
+        # without xdist would pay some 2 ms to import it.
+        from pytest_green_light.serial.scheduler import SerialScheduling
+
         inner = yield
         self.scheduler = SerialScheduling(inner, read_serial_ids=self._read_serial_ids)
         return self.scheduler
