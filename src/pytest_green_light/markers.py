@@ -1,4 +1,5 @@
-"""The plugin's markers: registration and per-item reading at collection time."""
+"""The plugin's markers: registration, per-item reading at collection time, and the
+fixtures the plugin puts first in an item's own list."""
 
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ from pytest_green_light.settings import (
     SYNC_IO_MODES,
     LoopScope,
     SyncIOMode,
-    put_fixture_first,
 )
 
 MARKERS = (
@@ -69,6 +69,17 @@ def read_item_markers(items: list[pytest.Item]) -> None:
         if error is not None:
             item.stash[MARKER_ERROR_KEY] = error
             put_fixture_first(item, MARKER_ERROR_FIXTURE)
+
+
+def put_fixture_first(item: pytest.Item, name: str) -> bool:
+    """Make fixture ``name`` the first one ``item`` sets up; False for an item without
+    fixtures. In a list of the item's own: the items of one parametrized function
+    share pytest's."""
+    names = getattr(item, "fixturenames", None)
+    if names is None:
+        return False
+    item.fixturenames = [name, *(other for other in names if other != name)]  # type: ignore[attr-defined]
+    return True
 
 
 def _store_settings(item: pytest.Item, marker: pytest.Mark) -> str | None:

@@ -50,17 +50,6 @@ def item_setting(item: pytest.Item, key: pytest.StashKey[T], default: T) -> T:
     return stash[key] if key in stash else default  # noqa: SIM401
 
 
-def put_fixture_first(item: pytest.Item, name: str) -> bool:
-    """Make fixture ``name`` the first one ``item`` sets up; False for an item without
-    fixtures. In a list of the item's own: the items of one parametrized function
-    share pytest's."""
-    names = getattr(item, "fixturenames", None)
-    if names is None:
-        return False
-    item.fixturenames = [name, *(other for other in names if other != name)]  # type: ignore[attr-defined]
-    return True
-
-
 class Choice(NamedTuple):
     """A setting with a value from ``choices``: ``--green-light-NAME=VALUE`` and the ini
     key ``green_light_NAME``."""

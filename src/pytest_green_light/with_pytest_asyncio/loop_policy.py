@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 
-from pytest_green_light.settings import put_fixture_first
+from pytest_green_light.markers import put_fixture_first
 from pytest_green_light.with_pytest_asyncio.loop_scopes import (
     keep_event_loop_fixtures_on_it,
     mark_tests_for_the_session_loop,

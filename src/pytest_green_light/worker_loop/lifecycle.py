@@ -12,14 +12,17 @@ from typing import Any
 
 import pytest
 
-from pytest_green_light.markers import LOOP_SCOPE_KEY, OWN_LOOP_FIXTURE
+from pytest_green_light.markers import (
+    LOOP_SCOPE_KEY,
+    OWN_LOOP_FIXTURE,
+    put_fixture_first,
+)
 from pytest_green_light.missing_greenlet import verify_greenlet
 from pytest_green_light.running_test import RunningTest, current_test
 from pytest_green_light.settings import (
     LoopScope,
     Settings,
     item_setting,
-    put_fixture_first,
 )
 from pytest_green_light.sync_io.greenlet_bridge import SyncIO
 from pytest_green_light.warning import GreenLightWarning
