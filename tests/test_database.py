@@ -22,7 +22,7 @@ import sqlalchemy.dialects.postgresql.psycopg
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.pool import NullPool
 
-from conftest import DRIVERS, HAS_PYTEST_ASYNCIO, USUAL_DRIVER, Inner
+from conftest import AS_GIVEN, DRIVERS, HAS_PYTEST_ASYNCIO, USUAL_DRIVER, Inner
 from pytest_green_light import worker_database_url
 from pytest_green_light.database.url import parse_database_url
 
@@ -769,6 +769,22 @@ def test_database_name_too_long_for_postgresql(
     )
     assert sum("ERROR" in line for line in result.errlines) == 1
     result.stdout.no_fnmatch_line("*INTERNALERROR*")
+    assert backend.existing() == set()
+
+
+def test_worker_names_are_checked_up_to_the_restarts_xdist_allows(
+    db_inner: Inner, pg_admin: PgAdmin
+) -> None:
+    """xdist replaces up to four crashed workers per ``-n`` worker, even when
+    ``--maxprocesses`` starts fewer: two workers, sixteen replacements, gw17."""
+    backend = make_backend("asyncpg", db_inner.pytester, pg_admin, "x" * 59)
+    db_inner.pytester.makepyfile(test_list=LISTING_TESTS)
+    db_inner.distribution = AS_GIVEN
+
+    result = db_inner.run(backend.option, "-n", "4", "--maxprocesses=2")
+
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"ERROR: The database name '{'x' * 59}_gw17' is*"])
     assert backend.existing() == set()
 
 

@@ -6,7 +6,7 @@ from collections import defaultdict
 
 import pytest
 
-from conftest import DRIVERS, USUAL_DRIVER, Inner, compare, usual_only
+from conftest import AS_GIVEN, DRIVERS, USUAL_DRIVER, Inner, compare, usual_only
 
 LOOP_FACTS = """
 import asyncio
@@ -105,6 +105,46 @@ def test_the_xdist_controller_imports_neither_asyncio_nor_the_worker_loop(
     assert "pytest_green_light.plugin" in modules
     assert "asyncio" not in modules
     assert not [name for name in modules if ".worker_loop." in name]
+
+
+@pytest.mark.compat
+def test_dist_without_workers_runs_the_tests_here_on_the_worker_loop(
+    inner: Inner, driver: str
+) -> None:
+    """``--dist`` naming no workers (no ``-n``, no ``--tx``): xdist runs the tests in
+    this process, which is then a worker, not the controller."""
+    inner.driver, inner.distribution = driver, AS_GIVEN
+    # Set as pytest-asyncio's warning asks (without pytest-asyncio it is no ini key).
+    asked = (
+        ""
+        if driver == "green-light"
+        else "asyncio_default_fixture_loop_scope = function\n"
+    )
+    inner.pytester.makeini(
+        f"[pytest]\naddopts = --dist loadscope\nfilterwarnings = error\n{asked}"
+    )
+    inner.pytester.makepyfile(
+        test_in_process="""
+        import asyncio
+        import pytest
+        from facts import async_fixture
+
+        @async_fixture(scope="session")
+        async def session_loop():
+            return asyncio.get_running_loop()
+
+        @pytest.mark.asyncio
+        async def test_async(session_loop):
+            assert asyncio.get_running_loop() is session_loop
+
+        def test_sync(session_loop):
+            assert asyncio.get_event_loop() is session_loop
+        """
+    )
+
+    with_plugin = compare(inner)
+
+    assert set(with_plugin.values()) == {"passed"}, with_plugin
 
 
 @pytest.mark.compat

@@ -304,6 +304,30 @@ def test_a_run_stopped_before_the_serial_phase_does_not_start_it(
     result.stdout.no_fnmatch_line("*warning*")
 
 
+def test_collection_errors_count_toward_maxfail_as_xdist_counts_them(
+    inner: Inner,
+) -> None:
+    """xdist stops after ``--maxfail`` failures, a collection error among them; the
+    serial phase must not start once it has decided to."""
+    inner.distribution = "n2"
+    make_project(inner)
+    inner.pytester.makepyfile(
+        test_0_broken="raise ImportError('cannot collect')\n",
+        test_0_fails="def test_fails():\n    assert False\n",
+    )
+
+    result = inner.run("--continue-on-collection-errors", "--maxfail=2")
+
+    assert not any(r.test in SERIAL_TESTS for r in intervals(inner))
+    result.stdout.fnmatch_lines(
+        [
+            "green-light: 0 of 5 serial test(s) ran; the run stopped before the "
+            "others could start",
+            "*stopping after 2 failures*",
+        ]
+    )
+
+
 def test_selection_and_last_failed_keep_serial_tests_alone(inner: Inner) -> None:
     inner.distribution = "n2"
     make_project(inner)

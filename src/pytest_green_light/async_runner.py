@@ -56,25 +56,33 @@ def _bind_to_test_instance(
 class GreenLightRunner:
     """Drives coroutine tests and async fixtures when pytest-asyncio is absent."""
 
-    name = "green-light"
-
     def __init__(self, lifecycle: WorkerLifecycle) -> None:
         self.lifecycle = lifecycle
+
+    @staticmethod
+    def _test_function(item: pytest.Item) -> tuple[Any, str]:
+        """Where the test's coroutine function is: ``(holder, attribute)``. A
+        hypothesis test is a sync function that calls the test for each example."""
+        holder: Any = getattr(getattr(item, "obj", None), "hypothesis", None)
+        if holder is not None:
+            return holder, "inner_test"
+        return item, "obj"
+
+    def drives(self, item: pytest.Item) -> bool:
+        """Whether this runner runs ``item``: a coroutine test no other plugin owns."""
+        holder, attribute = self._test_function(item)
+        return inspect.iscoroutinefunction(
+            getattr(holder, attribute, None)
+        ) and not _belongs_to_other_plugin(getattr(item, "fixturenames", []), item)
 
     @pytest.hookimpl(wrapper=True)
     def pytest_pyfunc_call(
         self, pyfuncitem: pytest.Function
     ) -> Generator[None, Any, Any]:
-        # A hypothesis test is a sync function that calls the test for each example.
-        holder: Any = getattr(pyfuncitem.obj, "hypothesis", None)
-        attribute = "inner_test" if holder is not None else "obj"
-        if holder is None:
-            holder = pyfuncitem
-        test = getattr(holder, attribute)
-        if not inspect.iscoroutinefunction(test) or _belongs_to_other_plugin(
-            pyfuncitem.fixturenames, pyfuncitem
-        ):
+        if not self.drives(pyfuncitem):
             return (yield)
+        holder, attribute = self._test_function(pyfuncitem)
+        test = getattr(holder, attribute)
         lifecycle = self.lifecycle
 
         @functools.wraps(test)

@@ -70,6 +70,7 @@ from pytest_green_light.process_role import (
     session_worker_id,
     worker_id,
 )
+from pytest_green_light.promise import Driver, PromiseCheck, PromiseReport
 from pytest_green_light.serial import hooks as serial_hooks
 from pytest_green_light.warning import GreenLightWarning
 from pytest_green_light.with_pytest_asyncio import installed, loop_scopes, strict_mode
@@ -135,14 +136,19 @@ def pytest_configure(config: pytest.Config) -> None:
     serial_hooks.configure(
         config, controller=controller, isolated=plugin_settings.serial == "isolated"
     )
+    report = PromiseReport()
+    config.pluginmanager.register(report, "green_light_promise")
     if controller:
         require_greenlet_installed()
     else:
-        _configure_worker(config, plugin_settings, with_pytest_asyncio)
+        _configure_worker(config, plugin_settings, with_pytest_asyncio, report)
 
 
 def _configure_worker(
-    config: pytest.Config, plugin_settings: Settings, with_pytest_asyncio: bool
+    config: pytest.Config,
+    plugin_settings: Settings,
+    with_pytest_asyncio: bool,
+    report: PromiseReport,
 ) -> None:
     # Imported here: they bring in asyncio, which the xdist controller never needs.
     from pytest_green_light.sync_io.greenlet_bridge import SyncIO, TestCode
@@ -157,13 +163,16 @@ def _configure_worker(
     if with_pytest_asyncio:
         from pytest_green_light.with_pytest_asyncio import loop_policy
 
-        loop_policy.configure(config, worker_lifecycle)
+        loop_policy.configure(config, worker_lifecycle, report)
     else:
         from pytest_green_light.async_runner import GreenLightRunner
 
-        config.pluginmanager.register(
-            GreenLightRunner(worker_lifecycle), "green_light_runner"
-        )
+        runner = GreenLightRunner(worker_lifecycle)
+        config.pluginmanager.register(runner, "green_light_runner")
+        if plugin_settings.loop_scope == "session":
+            worker_lifecycle.promise = PromiseCheck(
+                report, Driver.own_runner(), runner.drives
+            )
 
 
 # trylast: after pytest-asyncio's pytest_configure has read the user's loop scopes.

@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 
+from pytest_green_light import upstream
+
 MASTER = "master"
 """The worker id of a process that is not an xdist worker (as xdist names it)."""
 
@@ -23,7 +25,9 @@ def worker_id(config: pytest.Config) -> str:
 
 
 def is_xdist_controller(config: pytest.Config) -> bool:
-    return worker_id(config) == MASTER and getattr(config.option, "dist", "no") != "no"
+    """Whether xdist's distributed session runs here. ``--dist`` without ``-n`` or
+    ``--tx`` runs tests in this process: a worker."""
+    return worker_id(config) == MASTER and upstream.is_xdist_controller(config)
 
 
 session_worker_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(

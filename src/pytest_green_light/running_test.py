@@ -17,12 +17,15 @@ from pytest_green_light.settings import SyncIOMode
 if TYPE_CHECKING:
     import asyncio
 
+    import pytest
+
 
 class RunningTest:
     """One test's context: its node id, its sync IO mode, and the tasks it started on
-    the worker loop (``None`` when it runs on a loop of its own)."""
+    the worker loop (``None`` when it runs on a loop of its own); ``called`` once its
+    body is about to run."""
 
-    __slots__ = ("nodeid", "sync_io", "tasks")
+    __slots__ = ("called", "nodeid", "sync_io", "tasks")
 
     def __init__(
         self, nodeid: str, sync_io: SyncIOMode, *, record_tasks: bool = False
@@ -30,6 +33,7 @@ class RunningTest:
         self.nodeid = nodeid
         self.sync_io = sync_io
         self.tasks: list[asyncio.Task[Any]] | None = [] if record_tasks else None
+        self.called = False
 
     def pending_tasks(self) -> list[asyncio.Task[Any]]:
         return [task for task in self.tasks or () if not task.done()]
@@ -45,3 +49,11 @@ fixture is set up (its work belongs to no one test)."""
 def current_nodeid() -> str | None:
     test = current_test.get()
     return None if test is None else test.nodeid
+
+
+def runs_test_body(task: asyncio.Task[Any], item: pytest.Item) -> bool:
+    """Whether ``task`` runs the test function: its coroutine has the function's name
+    (so does a runner's wrapper of it, pytest-asyncio's before 1.0, and hypothesis's
+    inner test, whose wrapper has another qualified name)."""
+    name = getattr(item, "originalname", None)
+    return name is not None and getattr(task.get_coro(), "__name__", None) == name

@@ -34,9 +34,16 @@ def record(test: str, **extra: object) -> None:
         facts.write(json.dumps(fact) + "\n")
 
 
+def note(name: str, value: object) -> None:
+    """Record a value under ``name``, touching no event loop (for hooks that run
+    where there is none, such as the xdist controller)."""
+    with open(os.environ["GREEN_LIGHT_FACTS"], "a") as facts:
+        facts.write(json.dumps({"test": name, "value": value}) + "\n")
+
+
 try:  # strict mode needs pytest-asyncio's decorator; without it a plain fixture will do
     from pytest_asyncio import fixture as async_fixture
 except ImportError:
     from pytest import fixture as async_fixture
 
-__all__ = ["async_fixture", "loop_name", "record"]
+__all__ = ["async_fixture", "loop_name", "note", "record"]

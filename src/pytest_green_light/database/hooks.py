@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy.engine import URL
 
+from pytest_green_light import upstream
 from pytest_green_light.database.postgresql import (
     check_server,
     require_worker_names_fit,
@@ -104,11 +105,11 @@ class FailedSetUp:
 
 def _highest_worker_number(config: pytest.Config) -> int:
     """The number of the last xdist worker a run may start: one per ``--tx`` (``-n``
-    makes them), then replacements for crashed ones (``--max-worker-restart``, by
-    default four per worker)."""
+    makes them), then as many replacements for crashed ones as xdist allows (no
+    limit, with ``--tx`` alone: four per worker are checked)."""
     workers = len(config.getoption("tx", None) or ()) or 1
-    restarts = config.getoption("maxworkerrestart", None)
-    return workers - 1 + (int(restarts) if restarts is not None else 4 * workers)
+    restarts = upstream.max_worker_restarts(config)
+    return workers - 1 + (4 * workers if restarts is None else restarts)
 
 
 def configure(

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from pytest_green_light import upstream
 from pytest_green_light.warning import GreenLightWarning
 
 if TYPE_CHECKING:
@@ -50,7 +51,7 @@ def configure(config: pytest.Config, *, controller: bool, isolated: bool) -> Non
     if controller:
         # --dist each runs every test on every worker: there is no "one at a time".
         if isolated and config.getvalue("dist") != "each":
-            controller_side = SerialController(config.getoption("maxfail"))
+            controller_side = SerialController()
             config.pluginmanager.register(controller_side, "green_light_serial")
         return
     workerinput: dict[str, Any] = getattr(config, "workerinput", {})
@@ -64,17 +65,14 @@ class SerialController:
     """Registered in the xdist controller: opens a channel to each worker, wraps the
     scheduler, and reports the serial phase."""
 
-    def __init__(self, maxfail: int) -> None:
+    def __init__(self) -> None:
         self.scheduler: SerialScheduling | None = None
-        self.maxfail = maxfail
-        self.failures = 0
         self.channels: dict[str, Any] = {}  # worker id -> channel from that worker
 
+    @pytest.hookimpl(optionalhook=True)
     def pytest_configure_node(self, node: Any) -> None:
         try:
-            exec_channel = node.gateway.remote_exec(WORKER_SIDE)
-            channel = exec_channel.receive(REPORT_TIMEOUT_S)
-            exec_channel.waitclose(REPORT_TIMEOUT_S)
+            channel = upstream.run_in_worker_first(node, WORKER_SIDE, REPORT_TIMEOUT_S)
         except Exception as error:  # execnet's RemoteError: no plugin over there
             warnings.warn(
                 GreenLightWarning(
@@ -87,7 +85,7 @@ class SerialController:
         self.channels[node.gateway.id] = channel
         node.workerinput[WORKERINPUT_KEY] = True
 
-    @pytest.hookimpl(wrapper=True)
+    @pytest.hookimpl(wrapper=True, optionalhook=True)
     def pytest_xdist_make_scheduler(
         self, config: pytest.Config
     ) -> Generator[None, Any, Any]:
@@ -96,17 +94,14 @@ class SerialController:
         from pytest_green_light.serial.scheduler import SerialScheduling
 
         inner = yield
-        self.scheduler = SerialScheduling(inner, read_serial_ids=self._read_serial_ids)
+        self.scheduler = SerialScheduling(
+            inner,
+            read_serial_ids=self._read_serial_ids,
+            # Once xdist will stop the run (-x, --maxfail, collection errors), the
+            # serial phase must not start; xdist tells the scheduler nothing.
+            xdist_stopping=lambda: upstream.xdist_stopping(config),
+        )
         return self.scheduler
-
-    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        """Count failures as xdist does for -x / --maxfail: once it will stop the run,
-        the serial phase must not start (xdist tells the scheduler nothing)."""
-        if not report.failed or self.scheduler is None:
-            return
-        self.failures += 1
-        if self.maxfail and self.failures >= self.maxfail:
-            self.scheduler.stopped_by_xdist()
 
     def _read_serial_ids(self, node: Any) -> set[str]:
         worker = node.gateway.id

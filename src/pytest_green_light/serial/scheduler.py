@@ -11,12 +11,14 @@ the one after it (or its shutdown), which it needs for the test's teardown. The 
 node's last parallel test therefore needs something after it to finish: it is sent the
 first serial test as a *placeholder*, which waits in the worker behind it. The serial
 phase opens with that test sent again: a serial test followed by itself is the
-placeholder, which the worker skips, and only then runs serial tests (``serial.py``).
+placeholder, which the worker skips, and only then runs serial tests (``hooks.py``).
 If xdist stops the run first, the placeholder is followed by the shutdown and skipped
 too. No file, no polling: the same on remote workers.
 
-Only xdist's public scheduler protocol is used; nodes are touched through the calls
-schedulers make anyway (``send_runtest_some``, ``send_steal``, ``shutdown``).
+xdist's scheduler protocol is what this implements; nodes are touched through the
+calls schedulers make anyway (``send_runtest_some``, ``send_steal``, ``shutdown``).
+The pacing, whether a node is shutting down and whether xdist is stopping the run are
+not in that protocol (``upstream.py``).
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
+
+from pytest_green_light import upstream
 
 
 class NodeView:
@@ -51,9 +55,6 @@ class NodeView:
         self._serial.in_flight[self.node].update(full)
         self.node.send_runtest_some(full)
 
-    def send_runtest_all(self) -> None:
-        self.send_runtest_some(range(len(self.full_index)))
-
     def send_steal(self, indices: Sequence[int]) -> None:
         self.node.send_steal([self.full_index[i] for i in indices])
 
@@ -63,7 +64,7 @@ class NodeView:
 
     @property
     def shutting_down(self) -> bool:
-        return self.released or bool(self.node.shutting_down)
+        return self.released or upstream.node_shutting_down(self.node)
 
     def __getattr__(self, name: str) -> Any:  # gateway, workerinput…
         return getattr(self.node, name)
@@ -72,41 +73,24 @@ class NodeView:
         return f"<NodeView of {self.node!r}>"
 
 
-class SerialNodeWatch:
-    """The serial node as xdist's controller sees it, telling the scheduler when xdist
-    shuts it down. Equal to the node itself, so ``node in sched.nodes`` still holds."""
-
-    def __init__(self, node: Any, serial: SerialScheduling) -> None:
-        self.node = node
-        self._serial = serial
-
-    def shutdown(self) -> None:
-        self._serial.stopped_by_xdist()
-        self.node.shutdown()
-
-    def __eq__(self, other: object) -> bool:
-        return other is self.node or (
-            isinstance(other, SerialNodeWatch) and other.node is self.node
-        )
-
-    def __hash__(self) -> int:
-        return hash(self.node)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.node, name)
-
-
 class SerialScheduling:
     """Runs the serial tests on one worker after all others, around an inner scheduler.
 
-    ``read_serial_ids(node)`` gives the node ids a worker found marked serial.
+    ``read_serial_ids(node)`` gives the node ids a worker found marked serial;
+    ``xdist_stopping()`` whether xdist has decided to stop the run (``-x``,
+    ``--maxfail``, too many crashed workers), after which the serial phase never opens.
     """
 
     def __init__(
-        self, inner: Any, *, read_serial_ids: Callable[[Any], set[str]]
+        self,
+        inner: Any,
+        *,
+        read_serial_ids: Callable[[Any], set[str]],
+        xdist_stopping: Callable[[], bool] = lambda: False,
     ) -> None:
         self.inner = inner
         self._read_serial_ids = read_serial_ids
+        self._xdist_stopping = xdist_stopping
         self.views: dict[Any, NodeView] = {}
         self.collections: dict[Any, list[str]] = {}
         # Parallel tests sent to each node and not completed yet, by worker index.
@@ -136,12 +120,7 @@ class SerialScheduling:
 
     @property
     def nodes(self) -> list[Any]:
-        """The worker nodes; the serial node watched, so that a shutdown xdist starts
-        (``-x``, ``--maxfail``, too many crashes) closes the gate before it opens."""
-        return [
-            SerialNodeWatch(node, self) if node is self.serial_node else node
-            for node in self._worker_nodes()
-        ]
+        return self._worker_nodes()
 
     @property
     def collection_is_completed(self) -> bool:
@@ -280,19 +259,18 @@ class SerialScheduling:
         return list(self.views)
 
     def _nodes_up(self) -> list[Any]:
-        return [node for node in self.views if not node.shutting_down]
+        return [node for node in self.views if not upstream.node_shutting_down(node)]
 
     def _parallel_tests_done(self) -> bool:
         return bool(self.inner.tests_finished) and not any(self.in_flight.values())
 
-    def stopped_by_xdist(self) -> None:
-        """xdist is shutting every worker down: serial tests must not start now (the
-        placeholder, followed by the shutdown, is skipped)."""
-        if self.serial_ids and not self.gate_open:
-            self.gate_closed = True
-
     def _advance(self) -> None:
         if not self.serial_ids or self.gate_closed:
+            return
+        if not self.gate_open and self._xdist_stopping():
+            # Serial tests must not start now: the placeholder, followed by the
+            # shutdown xdist sends, is skipped.
+            self.gate_closed = True
             return
         if self.inner.tests_finished:
             # Every parallel test is handed out. xdist's load scheduler lets a node

@@ -16,9 +16,7 @@ import sysconfig
 from collections.abc import Container
 from types import FrameType
 
-# SQLAlchemy's functions that hand an awaitable to the greenlet's parent. Anything else
-# that asks (``in_greenlet()``) only wants to know whether it could.
-AWAIT_FUNCTIONS = frozenset({"await_only", "await_", "await_fallback"})
+from pytest_green_light import upstream
 
 APPLICATION_SYNC_IO = """\
 {what} needs database IO, and application code asked for it outside greenlet_spawn():
@@ -79,9 +77,9 @@ def sync_io_allowed(caller: FrameType, test_code: Container[str]) -> bool:
         frame = frame.f_back
     if frame is not None and frame.f_code.co_filename in test_code:
         return True
-    if caller.f_code.co_name not in AWAIT_FUNCTIONS:
+    if not upstream.awaiting_call(caller):
         return False
-    awaitable = caller.f_locals.get("awaitable")
+    awaitable = upstream.awaitable_of(caller)
     if asyncio.iscoroutine(awaitable):
         awaitable.close()  # never awaited: closed, as SQLAlchemy does, so it cannot warn
     from sqlalchemy.exc import MissingGreenlet
@@ -107,13 +105,9 @@ def application_sync_io_message(
 def _attribute(frames: list[FrameType]) -> str | None:
     """``Class.name`` of the ORM attribute whose read needs IO, if that is what it is."""
     for frame in reversed(frames):  # outermost first: the attribute the caller read
-        if frame.f_code.co_name != "__get__":
-            continue
-        descriptor = frame.f_locals.get("self")
-        owner = getattr(descriptor, "class_", None)
-        key = getattr(descriptor, "key", None)
-        if isinstance(owner, type) and isinstance(key, str):
-            return f"{owner.__name__}.{key}"
+        attribute = upstream.orm_attribute_of(frame)
+        if attribute is not None:
+            return attribute
     return None
 
 

@@ -2,8 +2,8 @@
 
 SQLAlchemy's sync code (a lazy load, an expired attribute) reaches the database through
 ``await_only()``: it hands the awaitable to the parent of the current greenlet, if that
-greenlet says it can (``__sqlalchemy_greenlet_provider__``), and raises
-``MissingGreenlet`` otherwise. The plugin runs the coroutine of every task a test or an
+greenlet says it can (``upstream.provide_sync_io``), and raises ``MissingGreenlet``
+otherwise. The plugin runs the coroutine of every task a test or an
 async fixture starts inside such a greenlet; the task itself awaits what the greenlet
 hands over. The test keeps its loop, its task and its context.
 
@@ -18,13 +18,13 @@ import asyncio
 import fnmatch
 import functools
 import os
-import sys
 import types
 from collections.abc import Callable, Coroutine, Generator, Iterable
 from typing import Any
 
 import pytest
 
+from pytest_green_light import upstream
 from pytest_green_light.markers import SYNC_IO_KEY
 from pytest_green_light.running_test import current_test
 from pytest_green_light.settings import SyncIOMode, item_setting
@@ -109,12 +109,13 @@ def _greenlet_kit() -> tuple[type[Any], Callable[[Coroutine[Any, Any, Any]], Any
 
         test_code: TestCode | None  # None: sync IO allowed everywhere
 
-        @property
-        def __sqlalchemy_greenlet_provider__(self) -> bool:
-            __tracebackhide__ = True
-            if self.test_code is None:
-                return True
-            return sync_io_allowed(sys._getframe(1), self.test_code)
+    def allows_sync_io(self: SyncIOGreenlet) -> bool:
+        __tracebackhide__ = True
+        if self.test_code is None:
+            return True
+        return sync_io_allowed(upstream.caller_frame(), self.test_code)
+
+    upstream.provide_sync_io(SyncIOGreenlet, allows_sync_io)
 
     def drive(coro: Coroutine[Any, Any, Any]) -> tuple[bool, Any]:
         """Step the coroutine, switching each suspension out to the task.

@@ -1,4 +1,4 @@
-"""Bringing pytest-asyncio onto the worker loop.
+"""Bringing pytest-asyncio onto the worker loop, and checking that it stays there.
 
 Every supported pytest-asyncio version builds its loops through the event loop
 policy's ``new_event_loop()``. While pytest-asyncio sets up the fixture whose loop lives
@@ -6,25 +6,26 @@ as long as the session (``_session_scoped_runner``; ``_session_event_loop`` befo
 the plugin's policy answers with the worker loop; every other runner gets a fresh loop,
 so no short-lived runner can close the worker loop. The fixtures are recognised by
 their scope and by being pytest-asyncio's own, not by their private names.
+(``upstream.install_loop_policy`` says why not its ``pytest_asyncio_loop_factories``.)
 
-pytest-asyncio >= 1.4 also offers the ``pytest_asyncio_loop_factories`` hook, but it
-parametrizes tests by factory, and a sync or function-loop test that comes first makes
-pytest rebuild (and close) the session runner; the policy has no such cases.
+Each async fixture pytest-asyncio runs on the session loop is checked to have started
+its task on the worker loop (``promise.py``).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
-import sys
-import warnings
-from collections.abc import Generator, Iterator
+import inspect
+from collections.abc import Callable, Generator
 from typing import Any
 
 import pytest
 
+from pytest_green_light import upstream
 from pytest_green_light.markers import put_fixture_first
+from pytest_green_light.promise import Driver, PromiseCheck, PromiseReport
+from pytest_green_light.with_pytest_asyncio.installed import asyncio_mode
 from pytest_green_light.with_pytest_asyncio.loop_scopes import (
     keep_event_loop_fixtures_on_it,
     mark_tests_for_the_session_loop,
@@ -33,16 +34,20 @@ from pytest_green_light.with_pytest_asyncio.loop_scopes import (
 from pytest_green_light.worker_loop.lifecycle import WorkerLifecycle
 from pytest_green_light.worker_loop.loop import current_loop
 
-# Custom policies are deprecated from 3.14 and ignored by new_event_loop() from 3.16.
-POLICIES_WORK = sys.version_info < (3, 16)
+ANCHOR = "_green_light_session_loop"
+"""The session anchor's fixture (``session_anchor.py``)."""
 
 
-@contextlib.contextmanager
-def _policy_api() -> Iterator[None]:
-    """asyncio's policy functions, without their 3.14 deprecation warnings."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        yield
+def _async_on_the_session_loop(fixturedef: pytest.FixtureDef[Any]) -> bool:
+    """Whether an async fixture names no loop of its own: no ``loop_scope`` other than
+    ``session``, no ``event_loop`` (the 0.2x way). Before 1.3 pytest-asyncio replaced
+    the function with a sync wrapper of it by the time it is set up."""
+    original = inspect.unwrap(fixturedef.func)
+    return (
+        (inspect.iscoroutinefunction(original) or inspect.isasyncgenfunction(original))
+        and upstream.fixture_loop_scope(fixturedef.func) in (None, "session")
+        and "event_loop" not in fixturedef.argnames
+    )
 
 
 class PytestAsyncioBridge:
@@ -53,8 +58,9 @@ class PytestAsyncioBridge:
         self.pytest_asyncio_module = pytest_asyncio_module
         self._setting_up: list[pytest.FixtureDef[Any]] = []
         self._holder: pytest.FixtureDef[Any] | None = None
-        self._previous_policy: Any = None
+        self._restore_policy: Callable[[], None] | None = None
         self._fixtures_seen: set[pytest.FixtureDef[Any]] = set()
+        self._promised_fixtures: dict[pytest.FixtureDef[Any], bool] = {}
         on_session_loop = lifecycle.settings.loop_scope == "session"
         # The session anchor goes into the worker's first test (session loop only).
         self._anchor_pending = on_session_loop
@@ -63,8 +69,8 @@ class PytestAsyncioBridge:
         )
 
     def _is_pytest_asyncios(self, fixturedef: pytest.FixtureDef[Any]) -> bool:
-        return (
-            getattr(fixturedef.func, "__module__", None) == self.pytest_asyncio_module
+        return upstream.defined_by_pytest_asyncio(
+            fixturedef, self.pytest_asyncio_module
         )
 
     def _building_loop(self, scope: str) -> bool:
@@ -103,9 +109,15 @@ class PytestAsyncioBridge:
         if self._session_loop_by_marker:
             keep_event_loop_fixtures_on_it(collector.session, self._fixtures_seen)
 
-    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+    def pytest_collection_modifyitems(
+        self, config: pytest.Config, items: list[pytest.Item]
+    ) -> None:
         if self._session_loop_by_marker:
             mark_tests_for_the_session_loop(items)
+        factories = getattr(config.hook, "pytest_asyncio_loop_factories", None)
+        if factories is not None and factories.get_hookimpls():
+            # The user's loop factories make pytest-asyncio's loops (1.4).
+            self.lifecycle.promise.waive()
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
@@ -114,35 +126,27 @@ class PytestAsyncioBridge:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionstart(self) -> None:
-        if not POLICIES_WORK:
-            return
-        with _policy_api():
-            self._previous_policy = asyncio.get_event_loop_policy()
-            default_policy = asyncio.DefaultEventLoopPolicy
-        bridge = self
-
-        class GreenLightPolicy(default_policy):  # type: ignore[misc, valid-type]
-            def new_event_loop(self) -> asyncio.AbstractEventLoop:
-                return bridge.new_event_loop(super().new_event_loop)
-
-        with _policy_api():
-            asyncio.set_event_loop_policy(GreenLightPolicy())
+        self._restore_policy = upstream.install_loop_policy(self.new_event_loop)
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self) -> None:
-        if self._previous_policy is not None:
-            with _policy_api():
-                asyncio.set_event_loop_policy(self._previous_policy)
+        if self._restore_policy is not None:
+            self._restore_policy()
 
     @pytest.hookimpl(wrapper=True, tryfirst=True)
     def pytest_fixture_setup(
-        self, fixturedef: pytest.FixtureDef[Any]
+        self, fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest
     ) -> Generator[None, Any, Any]:
         self._setting_up.append(fixturedef)
+        promised = self._promised(fixturedef, request)
+        tasks = self.lifecycle.worker.task_factory
+        created = tasks.created
         try:
             result = yield
         finally:
             self._setting_up.pop()
+        if promised and tasks.created == created:
+            self._check_fixture_loop(fixturedef, result)
         if fixturedef is self._holder:
             # The holder closes the worker loop in its teardown, which pytest has just
             # registered; a finalizer added now runs before it: report leftovers there.
@@ -156,6 +160,48 @@ class PytestAsyncioBridge:
             # first (the worker loop is after a test's own loop, or between tests).
             fixturedef.addfinalizer(functools.partial(asyncio.set_event_loop, result))
         return result
+
+    def _promised(
+        self, fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest
+    ) -> bool:
+        """Whether this set-up of an async fixture is promised the worker loop."""
+        if not self.lifecycle.promise.on:
+            return False
+        if fixturedef.argname == "event_loop_policy" and not self._is_pytest_asyncios(
+            fixturedef
+        ):
+            # The user's policy makes pytest-asyncio's loops.
+            self.lifecycle.promise.waive()
+            return False
+        promised = self._promised_fixtures.get(fixturedef)
+        if promised is None:
+            promised = self._promised_fixtures[fixturedef] = _async_on_the_session_loop(
+                fixturedef
+            )
+        return (
+            promised
+            # A test's own loop is its function-scoped fixtures' too.
+            and (fixturedef.scope != "function" or self.lifecycle.own_loop is None)
+            and "anyio_backend" not in request.fixturenames
+        )
+
+    def _check_fixture_loop(
+        self, fixturedef: pytest.FixtureDef[Any], result: Any
+    ) -> None:
+        """The promise: a promised async fixture whose set-up started no task on the
+        worker loop ran elsewhere, unless pytest-asyncio left it to pytest (strict
+        mode, undecorated: its value is the coroutine) or the worker loop's task
+        factory was replaced (then nothing tells)."""
+        if inspect.iscoroutine(result) or inspect.isasyncgen(result):
+            return
+        if not self.lifecycle.worker.records_tasks():
+            return
+        self.lifecycle.promise.broken(
+            "pytest-asyncio's session loop is not the worker loop"
+            if fixturedef.argname == ANCHOR
+            else f"the async fixture {fixturedef.argname!r} ran on a loop that is "
+            "not the worker loop"
+        )
 
     def pytest_fixture_post_finalizer(self, fixturedef: pytest.FixtureDef[Any]) -> None:
         """After a function-loop runner closed its loop, put the worker loop back.
@@ -176,10 +222,14 @@ class PytestAsyncioBridge:
             and not replaced.is_running()
         ):
             replaced.close()
+        self.lifecycle.check_sync_code_loop()
 
 
-def configure(config: pytest.Config, lifecycle: WorkerLifecycle) -> None:
-    """Hand pytest-asyncio the worker loop (its loop scopes are lined up already)."""
+def configure(
+    config: pytest.Config, lifecycle: WorkerLifecycle, report: PromiseReport
+) -> None:
+    """Hand pytest-asyncio the worker loop (its loop scopes are lined up already), and
+    check that its tests and fixtures stay on it."""
     plugin = config.pluginmanager.get_plugin("asyncio")
     bridge = PytestAsyncioBridge(lifecycle, getattr(plugin, "__name__", ""))
     config.pluginmanager.register(bridge, "green_light_pytest_asyncio_bridge")
@@ -187,9 +237,13 @@ def configure(config: pytest.Config, lifecycle: WorkerLifecycle) -> None:
         config.pluginmanager.import_plugin(
             "pytest_green_light.with_pytest_asyncio.session_anchor"
         )
+        import pytest_asyncio
 
-
-ANCHOR = "_green_light_session_loop"
+        lifecycle.promise = PromiseCheck(
+            report,
+            Driver.pytest_asyncio(asyncio_mode(config)),
+            pytest_asyncio.is_async_test,
+        )
 
 
 def put_session_anchor_first(item: pytest.Item) -> bool:

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from pytest_green_light import upstream
 from pytest_green_light.markers import LOOP_SCOPE_KEY
 from pytest_green_light.settings import SETTINGS_KEY, LoopScope
 from pytest_green_light.with_pytest_asyncio.installed import (
@@ -32,18 +33,8 @@ OVERRIDDEN_LOOP_SCOPES_KEY = pytest.StashKey[dict[str, str]]()
 
 
 def _user_set_ini(config: pytest.Config, name: str) -> bool:
-    """Whether the ini file, ``-o`` or addopts set ``name``.
-
-    pytest has no public API for this: pytest 9 keeps file and ``-o`` values in
-    ``_inicfg`` (its public ``inicfg`` warns there), pytest 8 in ``inicfg``.
-    """
-    overrides = config.getoption("override_ini", None) or []
-    if any(item.split("=", 1)[0].strip() == name for item in overrides):
-        return True
-    inicfg = getattr(config, "_inicfg", None)
-    if inicfg is None:
-        inicfg = config.inicfg
-    return name in inicfg
+    """Whether the ini file, ``-o`` or addopts set ``name``."""
+    return upstream.ini_value_source(config, name) is not None
 
 
 def _has_ini(config: pytest.Config, name: str) -> bool:
@@ -83,9 +74,7 @@ def line_up_loop_scopes(config: pytest.Config, loop_scope: LoopScope) -> None:
     """Make pytest-asyncio's loop-scope defaults follow ``loop_scope``, whatever the ini
     file says; what the user set differently is kept for the report header.
 
-    Runs before pytest-asyncio's ``pytest_configure`` reads them. There is no public
-    way to give an ini key a value, so the value goes where ``getini`` looks first. A
-    default to unset stays until ``unset_loop_scope_defaults``: unset in
+    Runs before pytest-asyncio's ``pytest_configure`` reads them. A default to unset stays until ``unset_loop_scope_defaults``: unset in
     ``pytest_configure``, pytest-asyncio would warn the user that it is unset.
     """
     overridden: dict[str, str] = {}
@@ -98,7 +87,7 @@ def line_up_loop_scopes(config: pytest.Config, loop_scope: LoopScope) -> None:
             and tests_marked_for_the_session_loop()
         ):
             continue
-        config._inicache[name] = value
+        upstream.set_ini_value(config, name, value)
     config.stash[OVERRIDDEN_LOOP_SCOPES_KEY] = overridden
 
 
@@ -107,7 +96,7 @@ def unset_loop_scope_defaults(config: pytest.Config, loop_scope: LoopScope) -> N
     ``pytest_configure`` has read them."""
     for name, value in _loop_scope_defaults(config, loop_scope).items():
         if value is None:
-            config._inicache[name] = None
+            upstream.set_ini_value(config, name, None)
 
 
 def tests_marked_for_the_session_loop() -> bool:
@@ -159,26 +148,20 @@ def keep_event_loop_fixtures_on_it(
     """Before 1.0: an async fixture that requests ``event_loop`` (the 0.2x way) runs on
     that loop, as its tests do, instead of the session loop of the fixture default.
 
-    pytest-asyncio 0.24-0.26 reads a fixture's loop scope from ``_loop_scope`` on its
-    function when it collects, and nothing public lists a session's fixtures (these
-    versions run on pytest 8 only, whose fixture manager is read here).
+    pytest-asyncio 0.24-0.26 reads a fixture's loop scope from its function when it
+    collects.
     """
-    fixturemanager = session._fixturemanager
-    for fixturedefs in fixturemanager._arg2fixturedefs.values():  # type: ignore[attr-defined]
-        for fixturedef in fixturedefs:
-            if fixturedef in seen:
-                continue
-            seen.add(fixturedef)
-            func = fixturedef.func
-            if (
-                "event_loop" in fixturedef.argnames
-                and (
-                    inspect.iscoroutinefunction(func)
-                    or inspect.isasyncgenfunction(func)
-                )
-                and getattr(func, "_loop_scope", None) is None
-            ):
-                func._loop_scope = "function"
+    for fixturedef in upstream.fixture_definitions(session):
+        if fixturedef in seen:
+            continue
+        seen.add(fixturedef)
+        func = fixturedef.func
+        if (
+            "event_loop" in fixturedef.argnames
+            and (inspect.iscoroutinefunction(func) or inspect.isasyncgenfunction(func))
+            and upstream.fixture_loop_scope(func) is None
+        ):
+            upstream.set_fixture_loop_scope(func, "function")
 
 
 def leave_named_wider_loop_scopes(items: list[pytest.Item]) -> None:

@@ -18,7 +18,8 @@ from pytest_green_light.markers import (
     put_fixture_first,
 )
 from pytest_green_light.missing_greenlet import verify_greenlet
-from pytest_green_light.running_test import RunningTest, current_test
+from pytest_green_light.promise import PromiseCheck
+from pytest_green_light.running_test import RunningTest, current_test, runs_test_body
 from pytest_green_light.settings import (
     LoopScope,
     Settings,
@@ -29,18 +30,12 @@ from pytest_green_light.warning import GreenLightWarning
 from pytest_green_light.worker_loop.loop import (
     WorkerLoop,
     current_loop,
+    running_loop,
     shut_down_loop,
 )
 from pytest_green_light.worker_loop.tasks import TaskFactory, cancel_and_wait, describe
 
 log = logging.getLogger("pytest_green_light")
-
-
-def _runs_test_body(task: asyncio.Task[Any], item: pytest.Item) -> bool:
-    """Whether ``task`` runs the test function (or a runner's wrapper of it, which
-    takes its name: pytest-asyncio before 1.0)."""
-    name = getattr(getattr(item, "function", None), "__qualname__", None)
-    return name is not None and getattr(task.get_coro(), "__qualname__", None) == name
 
 
 def _task_list(tasks: list[asyncio.Task[Any]]) -> str:
@@ -69,6 +64,9 @@ class WorkerLifecycle:
         self.runner_loops: weakref.WeakSet[asyncio.AbstractEventLoop] = (
             weakref.WeakSet()
         )
+        # Set by whoever drives async tests (pytest-asyncio's bridge, or the runner).
+        self.promise = PromiseCheck.off()
+        self._first_test = True
 
     # -- session (hooks: this object is registered as a plugin in workers) ----
 
@@ -134,9 +132,13 @@ class WorkerLifecycle:
     @pytest.hookimpl(trylast=True)
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
         self.sync_io.test_code.add_collected({item.path for item in items})
+        on_worker_loop = []
         for item in items:
             if self.loop_scope_for(item) == "function":
                 put_fixture_first(item, OWN_LOOP_FIXTURE)
+            else:
+                on_worker_loop.append(item)
+        self.promise.collected(on_worker_loop)
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
@@ -150,6 +152,27 @@ class WorkerLifecycle:
         self._running = (item, test)
         if on_worker_loop:
             self._restore_worker_loop()
+        if self._first_test:
+            self._first_test = False
+            self.check_sync_code_loop()
+
+    def check_sync_code_loop(self) -> None:
+        """The promise: sync code gets the worker loop once it is made current (checked
+        where asyncio or a runner had their say: the first test, runner teardowns)."""
+        if (
+            self.promise.on
+            and not self.worker.retired
+            and current_loop() is not self.worker.loop
+        ):
+            self.promise.broken(
+                "sync code between tests does not get the worker loop from "
+                "asyncio.get_event_loop()"
+            )
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_call(self, item: pytest.Item) -> None:
+        if self._running is not None:
+            self._running[1].called = True
 
     def _restore_worker_loop(self) -> None:
         """Make the worker loop current again, unless an open loop of one of
@@ -166,7 +189,21 @@ class WorkerLifecycle:
         if self._test_token is not None:
             current_test.reset(self._test_token)
             self._test_token = None
+        if item in self.promise.tests:
+            self._check_test_loop(item)
         self._settle_test_tasks()
+
+    def _check_test_loop(self, item: pytest.Item) -> None:
+        """The promise: an async test whose body ran started its task on the worker
+        loop (unless the loop's task factory was replaced: then nothing tells)."""
+        if self._running is None or not self._running[1].called:
+            return
+        if any(runs_test_body(task, item) for task in self._running[1].tasks or ()):
+            return
+        if self.worker.records_tasks():
+            self.promise.broken(
+                "an async test ran on a loop that is not the worker loop"
+            )
 
     def _settle_test_tasks(self) -> None:
         """Handle the tasks the running test left, once: after its fixtures' teardown,
@@ -183,7 +220,7 @@ class WorkerLifecycle:
             return
         # The test's own body, interrupted while it awaited (pytest-timeout): the
         # test is over and its failure says why, so it is no leak to report.
-        body = [task for task in leftovers if _runs_test_body(task, item)]
+        body = [task for task in leftovers if runs_test_body(task, item)]
         cancel_and_wait(loop, body)
         leftovers = [task for task in leftovers if task not in body]
         if leftovers:
@@ -264,7 +301,7 @@ def get_or_create_event_loop() -> asyncio.AbstractEventLoop:
     running test's own loop). Elsewhere: the thread's current loop, or a new one made
     current.
     """
-    running = asyncio._get_running_loop()
+    running = running_loop()
     if running is not None:
         return running
     lifecycle = active()

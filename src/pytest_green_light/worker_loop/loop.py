@@ -4,13 +4,13 @@ shut down the way ``asyncio.run()`` shuts its own down."""
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import threading
 import warnings
 from collections.abc import Callable
 from typing import Any
 
+from pytest_green_light import upstream
 from pytest_green_light.running_test import current_nodeid
 from pytest_green_light.warning import GreenLightWarning
 from pytest_green_light.worker_loop.tasks import TaskFactory, cancel_and_wait
@@ -23,9 +23,17 @@ def _by_whom() -> str:
     return f" by {nodeid}" if nodeid else ""
 
 
+def running_loop() -> asyncio.AbstractEventLoop | None:
+    """The loop running in this thread, if any."""
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
 def current_loop() -> asyncio.AbstractEventLoop | None:
     """The loop the current thread would hand to sync code, without creating one."""
-    running = asyncio._get_running_loop()
+    running = running_loop()
     if running is not None:
         return running
     with warnings.catch_warnings():
@@ -61,7 +69,7 @@ class WorkerLoop:
     def start(self) -> asyncio.AbstractEventLoop:
         loop = asyncio.new_event_loop()
         loop.set_task_factory(self.task_factory)
-        loop.close = functools.partial(self._close_requested, loop)  # type: ignore[method-assign]
+        upstream.intercept_close(loop, self._close_requested)
         asyncio.set_event_loop(loop)
         self._loop = loop
         log.debug("worker loop %#x started in thread %s", id(loop), self.thread_name)
@@ -71,7 +79,7 @@ class WorkerLoop:
         """``loop.close()`` of the worker loop: done at the end of the session (or by
         the runner it was retired to), refused before."""
         if self._retired or loop is not self._loop:
-            type(loop).close(loop)
+            upstream.really_close(loop)
             return
         warnings.warn(
             GreenLightWarning(
@@ -114,6 +122,12 @@ class WorkerLoop:
         # Setting is cheaper than asking: asking may warn or create a loop.
         asyncio.set_event_loop(loop)
         return loop
+
+    def records_tasks(self) -> bool:
+        """Whether the worker loop still makes its tasks with the plugin's factory
+        (someone may have set their own)."""
+        loop = self._loop
+        return loop is not None and loop.get_task_factory() is self.task_factory
 
     def on_worker_thread(self) -> bool:
         return threading.get_ident() == self.thread_ident

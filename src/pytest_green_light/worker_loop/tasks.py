@@ -36,14 +36,16 @@ class TaskFactory:
     """The task factory of the loops the plugin hands out.
 
     A new task's coroutine is bridged for sync IO when it should be; on the worker
-    loop (``record``), the task is also written into its creator's ledger.
+    loop (``record``), the task is also written into its creator's ledger and counted
+    (``created``: whether a fixture's set-up ran on the worker loop).
     """
 
-    __slots__ = ("record", "sync_io")
+    __slots__ = ("created", "record", "sync_io")
 
     def __init__(self, sync_io: SyncIO, *, record: bool) -> None:
         self.sync_io = sync_io
         self.record = record
+        self.created = 0
 
     def __call__(
         self,
@@ -55,6 +57,7 @@ class TaskFactory:
         coro = self.sync_io.bridge(coro, loop)
         task: asyncio.Task[Any] = asyncio.Task(coro, loop=loop, **kwargs)
         if self.record and not housekeeping:
+            self.created += 1
             test = current_test.get()
             if test is not None and test.tasks is not None:
                 test.tasks.append(task)
