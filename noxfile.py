@@ -6,6 +6,11 @@ parametrized over pytest-asyncio's strict and auto modes and the plugin's own ru
 
 `.ci/run` runs the cells tagged `ci` (`nox -t ci`): between them they carry the oldest
 and newest supported version of every dependency. The GitHub workflow runs them all.
+
+`nox -s canary` runs the same tests against the newest pre-releases of everything the
+plugin relies on (weekly in GitHub Actions, never in `.ci/run`, which stays
+deterministic): a contract test that fails there names the upstream assumption that
+will no longer hold (`tests/test_upstream_contract.py`).
 """
 
 from __future__ import annotations
@@ -113,3 +118,30 @@ def docs(session: nox.Session) -> None:
     session.run(
         "python", "-m", "pytest", "-n", "2", "tests/test_docs.py", *session.posargs
     )
+
+
+# What the plugin relies on beyond documented interfaces lives in these (upstream.py).
+CANARY_PACKAGES = (
+    "pytest",
+    "pytest-asyncio",
+    "pytest-xdist",
+    "execnet",
+    "sqlalchemy",
+    "greenlet",
+    "anyio",
+)
+
+
+@nox.session(python="3.13")
+def canary(session: nox.Session) -> None:
+    """The contract tests and the compat subset against the newest pre-releases (the
+    newest releases where none is newer) of what the plugin relies on."""
+    session.install("-e", ".[test]")
+    session.install("--pre", "--upgrade", *CANARY_PACKAGES)
+    session.run(
+        "python",
+        "-c",
+        "from importlib.metadata import version; "
+        f"print(', '.join(f'{name} {{version(name)}}' for name in {CANARY_PACKAGES!r}))",
+    )
+    session.run("python", "-m", "pytest", "-n", "2", "-m", "compat", *session.posargs)

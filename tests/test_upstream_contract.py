@@ -707,8 +707,8 @@ def _refused_with() -> type[BaseException] | None:
     raised: type[BaseException] | None = None
     try:
         _sync_io_in_greenlet(_parent_children, lambda greenlet: False)
-    except StatementError as error:
-        raised = type(error.orig)
+    except (MissingGreenlet, StatementError) as error:  # 2.1 wraps it, 2.0 does not
+        raised = type(getattr(error, "orig", None) or error)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         gc.collect()

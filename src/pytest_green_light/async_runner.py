@@ -60,28 +60,29 @@ class GreenLightRunner:
         self.lifecycle = lifecycle
 
     @staticmethod
-    def _test_function(item: pytest.Item) -> tuple[Any, str]:
-        """Where the test's coroutine function is: ``(holder, attribute)``. A
-        hypothesis test is a sync function that calls the test for each example."""
+    def _coroutine_test(item: pytest.Item) -> tuple[Any, str] | None:
+        """Where the coroutine function this runner runs for ``item`` is, as
+        ``(holder, attribute)``; None for a test it leaves alone (sync, or another
+        plugin's). A hypothesis test is a sync function that calls the test for each
+        example."""
         holder: Any = getattr(getattr(item, "obj", None), "hypothesis", None)
-        if holder is not None:
-            return holder, "inner_test"
-        return item, "obj"
-
-    def drives(self, item: pytest.Item) -> bool:
-        """Whether this runner runs ``item``: a coroutine test no other plugin owns."""
-        holder, attribute = self._test_function(item)
-        return inspect.iscoroutinefunction(
+        attribute = "obj" if holder is None else "inner_test"
+        if holder is None:
+            holder = item
+        if not inspect.iscoroutinefunction(
             getattr(holder, attribute, None)
-        ) and not _belongs_to_other_plugin(getattr(item, "fixturenames", []), item)
+        ) or _belongs_to_other_plugin(getattr(item, "fixturenames", []), item):
+            return None
+        return holder, attribute
 
     @pytest.hookimpl(wrapper=True)
     def pytest_pyfunc_call(
         self, pyfuncitem: pytest.Function
     ) -> Generator[None, Any, Any]:
-        if not self.drives(pyfuncitem):
+        found = self._coroutine_test(pyfuncitem)
+        if found is None:
             return (yield)
-        holder, attribute = self._test_function(pyfuncitem)
+        holder, attribute = found
         test = getattr(holder, attribute)
         lifecycle = self.lifecycle
 

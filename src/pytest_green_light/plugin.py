@@ -14,30 +14,38 @@ In every process:
   terminal_summary. An xdist worker whose database could not be set up also gets a
   ``FailedSetUp``: runtest_setup.
 
-Unless ``--green-light-no-autouse``, in the xdist controller (which runs no tests, and
-imports nothing of ``worker_loop/``, nor asyncio):
+Unless ``--green-light-no-autouse``, in the xdist controller (the process where xdist's
+distributed session runs; it runs no tests, and imports nothing of ``worker_loop/``,
+nor asyncio):
+
+- ``green_light_promise``: ``PromiseReport`` (``promise.py``): testnodedown,
+  terminal_summary: what the workers said of a broken promise, each line once. A
+  worker registers its own once it has said one: sessionfinish, terminal_summary.
 
 - ``green_light_serial``, with ``green_light_serial = isolated``: ``SerialController``
-  (``serial/hooks.py``): configure_node, xdist_make_scheduler, runtest_logreport,
-  terminal_summary.
+  (``serial/hooks.py``): configure_node, xdist_make_scheduler, terminal_summary.
 
 Unless ``--green-light-no-autouse``, in every worker (an xdist worker, or a run
 without ``-n``):
 
 - ``green_light_lifecycle``: ``WorkerLifecycle`` (``worker_loop/lifecycle.py``):
   sessionstart, sessionfinish, collection_modifyitems, runtest_setup,
-  runtest_teardown, fixture_setup.
+  runtest_teardown, fixture_setup; in loop scope ``session`` it checks the promise for
+  tests and sync code (a ``PromiseCheck`` the driver below gives it).
 - ``green_light_serial``, when the controller runs serial tests: ``SerialWorker``
   (``serial/hooks.py``): collection_finish, runtest_protocol.
 - With pytest-asyncio: ``green_light_pytest_asyncio_bridge``: ``PytestAsyncioBridge``
   (``with_pytest_asyncio/loop_policy.py``): pycollect_makeitem,
-  collection_modifyitems, runtest_setup, sessionstart, sessionfinish, fixture_setup,
-  fixture_post_finalizer; with loop scope ``session`` also the module
-  ``with_pytest_asyncio/session_anchor.py`` (its fixture).
+  collection_modifyitems, runtest_setup, sessionstart, sessionfinish, fixture_setup
+  (checks async fixtures), fixture_post_finalizer; with loop scope ``session`` also
+  the module ``with_pytest_asyncio/session_anchor.py`` (its fixture).
 - Without pytest-asyncio: ``green_light_runner``: ``GreenLightRunner``
   (``async_runner.py``): pyfunc_call, fixture_setup.
 - Once a test uses ``caplog_xdist_compatible``: ``green_light_log_phases``:
   ``PhaseTracker`` (``log_capture.py``): runtest_call, runtest_teardown.
+
+Whatever the plugin relies on in other packages beyond their documented interfaces is
+reached through ``upstream.py``.
 """
 
 from __future__ import annotations
@@ -49,7 +57,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from pytest_green_light import __version__, log_capture, settings
+from pytest_green_light import __version__, log_capture, running_test, settings
 from pytest_green_light.database import fixtures as database_fixtures
 from pytest_green_light.database import hookspecs
 from pytest_green_light.markers import (
@@ -136,9 +144,9 @@ def pytest_configure(config: pytest.Config) -> None:
     serial_hooks.configure(
         config, controller=controller, isolated=plugin_settings.serial == "isolated"
     )
-    report = PromiseReport()
-    config.pluginmanager.register(report, "green_light_promise")
+    report = PromiseReport(config.pluginmanager)
     if controller:
+        report.register()
         require_greenlet_installed()
     else:
         _configure_worker(config, plugin_settings, with_pytest_asyncio, report)
@@ -170,9 +178,7 @@ def _configure_worker(
         runner = GreenLightRunner(worker_lifecycle)
         config.pluginmanager.register(runner, "green_light_runner")
         if plugin_settings.loop_scope == "session":
-            worker_lifecycle.promise = PromiseCheck(
-                report, Driver.own_runner(), runner.drives
-            )
+            worker_lifecycle.promise = PromiseCheck(report, Driver("Python"), None)
 
 
 # trylast: after pytest-asyncio's pytest_configure has read the user's loop scopes.
@@ -216,8 +222,15 @@ def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
+    # Whether the test's function ran, for the promise check at its teardown.
     if call.excinfo is None:  # passed (or skipped by a marker): nothing to explain
+        if call.when == "call":  # inline: every test passes here
+            test = running_test.current_test.get()
+            if test is not None:
+                test.body_ran = True
         return report
+    if call.when == "call":
+        running_test.note_failed_call(item, call.excinfo.value)
     if report.failed:
         hint = strict_mode.unhandled_async_hint(item, report)
         if hint is not None:

@@ -21,7 +21,7 @@ import sys
 import warnings
 from collections.abc import Callable, Iterable
 from importlib.metadata import version
-from typing import Any, NamedTuple
+from typing import Any
 
 import pytest
 
@@ -59,47 +59,63 @@ def _numbers(text: str) -> tuple[int, ...]:
     return tuple(int(part) for part in re.findall(r"\d+", text)[:2])
 
 
-class Driver(NamedTuple):
-    """Who runs async tests, as a broken promise names it."""
+class Driver:
+    """Who runs async tests, as a broken promise names it (its version is looked up
+    only then: reading a distribution's metadata costs every run a few million
+    instructions). A plain class: a NamedTuple's creation costs every process's
+    import of this module as much again."""
 
-    name: str  # the distribution (or "Python") whose version matters
-    version: str
-    described: str  # "pytest-asyncio 1.5.0 (strict mode)"
+    __slots__ = ("mode", "name")
 
-    @classmethod
-    def pytest_asyncio(cls, mode: str) -> Driver:
-        found = version("pytest-asyncio")
-        return cls("pytest-asyncio", found, f"pytest-asyncio {found} ({mode} mode)")
-
-    @classmethod
-    def own_runner(cls) -> Driver:
-        found = sys.version.split()[0]
-        return cls("Python", found, f"pytest-green-light's runner on Python {found}")
+    def __init__(self, name: str, mode: str | None = None) -> None:
+        self.name = name  # the distribution whose version matters, or "Python"
+        self.mode = mode  # pytest-asyncio's
 
     @property
-    def newer_than_checked(self) -> bool:
+    def version(self) -> str:
+        return sys.version.split()[0] if self.name == "Python" else version(self.name)
+
+    @property
+    def described(self) -> str:
+        if self.name == "Python":
+            return f"pytest-green-light's runner on Python {self.version}"
+        return f"{self.name} {self.version} ({self.mode} mode)"
+
+    @property
+    def newest_checked(self) -> str | None:
+        """The newest version this release was tested with, if this one is newer."""
         newest = upstream.NEWEST_CHECKED.get(self.name)
-        return newest is not None and _numbers(self.version) > newest
+        if newest is None or _numbers(self.version) <= newest:
+            return None
+        return ".".join(map(str, newest))
 
     def advice(self) -> str:
-        if not self.newer_than_checked:
+        newest = self.newest_checked
+        if newest is None:
             return CHECKED
-        newest = ".".join(map(str, upstream.NEWEST_CHECKED[self.name]))
         return NEWER_THAN_CHECKED.format(name=self.name, newest=newest)
 
     def remedy(self) -> str:
-        if not self.newer_than_checked:
+        newest = self.newest_checked
+        if newest is None:
             return "look for a conftest or plugin that changes how its loops are made,"
-        newest = ".".join(map(str, upstream.NEWEST_CHECKED[self.name]))
         return f"pin {self.name}=={newest}.*"
 
 
 class PromiseReport:
-    """Registered in every process (unless ``--green-light-no-autouse``): a worker says
-    a broken promise here; the summary lists what the workers said."""
+    """A broken promise said, and the summary of what was said: registered in the
+    xdist controller (the workers' lines), in a worker only once it has said one
+    (registering a plugin costs every process about half a millisecond)."""
 
-    def __init__(self) -> None:
+    NAME = "green_light_promise"
+
+    def __init__(self, pluginmanager: pytest.PytestPluginManager) -> None:
+        self.pluginmanager = pluginmanager
         self.lines: list[str] = []
+
+    def register(self) -> None:
+        if not self.pluginmanager.is_registered(self):
+            self.pluginmanager.register(self, self.NAME)
 
     def _add(self, lines: Iterable[str]) -> None:
         self.lines += [line for line in lines if line not in self.lines]
@@ -129,6 +145,7 @@ class PromiseReport:
                 )
             ]
         )
+        self.register()  # for the summary, and the controller's under xdist
         warnings.warn(warning, stacklevel=1)
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
@@ -146,25 +163,29 @@ class PromiseReport:
 
 
 class PromiseCheck:
-    """One worker session's check: which tests are promised the worker loop, and the
-    first break said through the report."""
+    """One worker session's check: which tests (by node id) are promised the worker
+    loop, and the first break said through the report.
+
+    ``drives`` tells the async tests the driver runs; None for the plugin's own runner,
+    which puts them on the worker loop itself (only sync code is checked then).
+    """
 
     def __init__(
         self,
         report: PromiseReport | None,
         driver: Driver | None,
-        drives: Callable[[pytest.Item], bool],
+        drives: Callable[[pytest.Item], bool] | None,
     ) -> None:
         self.report = report
         self.driver = driver
         self.drives = drives
         self.on = report is not None and driver is not None
-        self.tests: set[pytest.Item] = set()  # promised, until a break is said
+        self.tests: set[str] = set()  # promised, until a break is said
 
     @classmethod
     def off(cls) -> PromiseCheck:
         """No promise to check: loop scope ``function``."""
-        return cls(None, None, lambda item: False)
+        return cls(None, None, None)
 
     def waive(self) -> None:
         """The user makes the loops (their own policy or loop factories): nothing of
@@ -174,7 +195,7 @@ class PromiseCheck:
 
     def collected(self, items: Iterable[pytest.Item]) -> None:
         """``items``: the collected tests on the worker loop."""
-        if self.on:
+        if self.on and self.drives is not None:
             self.tests = promised_tests(items, self.drives)
 
     def broken(self, what: str) -> None:
@@ -206,11 +227,16 @@ def _anyios(item: pytest.Item) -> bool:
 
 def promised_tests(
     items: Iterable[pytest.Item], drives: Callable[[pytest.Item], bool]
-) -> set[pytest.Item]:
-    """The async tests among ``items`` (all on the worker loop) that the driver runs
-    and that ask for no loop of their own."""
+) -> set[str]:
+    """The node ids of the async tests among ``items`` (all on the worker loop) that
+    the driver runs and that ask for no loop of their own. A plain ``pytest.Function``
+    is no driver's (they make items of their own classes): asked first, as cheaply as
+    it gets, for every test."""
     return {
-        item
+        item.nodeid
         for item in items
-        if drives(item) and not asks_for_own_loop(item) and not _anyios(item)
+        if type(item) is not pytest.Function
+        and drives(item)
+        and not asks_for_own_loop(item)
+        and not _anyios(item)
     }

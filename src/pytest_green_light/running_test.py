@@ -22,18 +22,25 @@ if TYPE_CHECKING:
 
 class RunningTest:
     """One test's context: its node id, its sync IO mode, and the tasks it started on
-    the worker loop (``None`` when it runs on a loop of its own); ``called`` once its
-    body is about to run."""
+    the worker loop (``None`` when it runs on a loop of its own); whether it is
+    ``promised`` the worker loop, and ``body_ran`` once its call phase shows that its
+    function ran."""
 
-    __slots__ = ("called", "nodeid", "sync_io", "tasks")
+    __slots__ = ("body_ran", "nodeid", "promised", "sync_io", "tasks")
 
     def __init__(
-        self, nodeid: str, sync_io: SyncIOMode, *, record_tasks: bool = False
+        self,
+        nodeid: str,
+        sync_io: SyncIOMode,
+        *,
+        record_tasks: bool = False,
+        promised: bool = False,
     ) -> None:
         self.nodeid = nodeid
         self.sync_io = sync_io
         self.tasks: list[asyncio.Task[Any]] | None = [] if record_tasks else None
-        self.called = False
+        self.promised = promised
+        self.body_ran = False
 
     def pending_tasks(self) -> list[asyncio.Task[Any]]:
         return [task for task in self.tasks or () if not task.done()]
@@ -57,3 +64,18 @@ def runs_test_body(task: asyncio.Task[Any], item: pytest.Item) -> bool:
     inner test, whose wrapper has another qualified name)."""
     name = getattr(item, "originalname", None)
     return name is not None and getattr(task.get_coro(), "__name__", None) == name
+
+
+def note_failed_call(item: pytest.Item, error: BaseException) -> None:
+    """The running test's call failed: its function ran if a frame of it is in the
+    traceback (a runner may fail before it starts the test)."""
+    test = current_test.get()
+    if test is None or not test.promised:
+        return
+    name = getattr(item, "originalname", None)
+    traceback = error.__traceback__
+    while traceback is not None:
+        if traceback.tb_frame.f_code.co_name == name:
+            test.body_ran = True
+            return
+        traceback = traceback.tb_next

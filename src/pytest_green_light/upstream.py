@@ -37,14 +37,14 @@ if TYPE_CHECKING:
     from types import FrameType
 
 CHECKED_ON = {
-    "Python": "3.9-3.13",
+    "Python": "3.9-3.13 (3.14 in GitHub Actions)",
     "pytest": "8.2-9.2",
     "pytest-asyncio": "0.24-1.5",
     "pytest-xdist": "3.5-3.8",
     "SQLAlchemy": "2.0.31-2.1",
 }
 """The versions the assumptions below were checked on, in the nox matrix."""
-NEWEST_CHECKED = {"pytest-asyncio": (1, 5), "anyio": (4, 16), "Python": (3, 13)}
+NEWEST_CHECKED = {"pytest-asyncio": (1, 5), "anyio": (4, 16), "Python": (3, 14)}
 """The newest version of each driver of async tests this release was tested with."""
 
 # -- pytest ----------------------------------------------------------------------
@@ -132,10 +132,9 @@ def _policy_api() -> Iterator[None]:
         yield
 
 
-NewEventLoop = Callable[[Callable[[], "asyncio.AbstractEventLoop"]], Any]
-
-
-def install_loop_policy(new_event_loop: NewEventLoop) -> Callable[[], None]:
+def install_loop_policy(
+    new_event_loop: Callable[[Callable[[], asyncio.AbstractEventLoop]], Any],
+) -> Callable[[], None]:
     """Answer ``asyncio.new_event_loop()`` with ``new_event_loop(fresh)``, where
     ``fresh()`` makes the loop asyncio would have; returns the undo (a no-op where
     policies no longer work).
@@ -195,15 +194,17 @@ def is_xdist_controller(config: pytest.Config) -> bool:
 
     xdist registers it as the plugin ``dsession`` in its ``pytest_configure``
     (trylast), unless ``--collect-only``, where its ``_is_distribution_mode`` says so:
-    ``--dist`` with ``-n`` or ``--tx`` (3.5-3.8). Asked earlier (the plugin configures
-    before pytest-asyncio does), the same two tests answer.
+    ``--dist`` with ``-n`` or ``--tx`` (3.6-3.8; 3.5 has the same test inline). Asked
+    earlier (the plugin configures before pytest-asyncio does), the same tests answer.
     """
     if config.pluginmanager.has_plugin(DSESSION):
         return True
     if not config.pluginmanager.has_plugin("xdist") or config.getvalue("collectonly"):
         return False
-    from xdist.plugin import _is_distribution_mode
-
+    try:
+        from xdist.plugin import _is_distribution_mode
+    except ImportError:  # xdist 3.5
+        return config.getoption("dist") != "no" and bool(config.getoption("tx"))
     return bool(_is_distribution_mode(config))
 
 

@@ -60,7 +60,7 @@ class PytestAsyncioBridge:
         self._holder: pytest.FixtureDef[Any] | None = None
         self._restore_policy: Callable[[], None] | None = None
         self._fixtures_seen: set[pytest.FixtureDef[Any]] = set()
-        self._promised_fixtures: dict[pytest.FixtureDef[Any], bool] = {}
+        self._promised_fixtures: dict[object, bool] = {}  # by fixture function
         on_session_loop = lifecycle.settings.loop_scope == "session"
         # The session anchor goes into the worker's first test (session loop only).
         self._anchor_pending = on_session_loop
@@ -138,15 +138,19 @@ class PytestAsyncioBridge:
         self, fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest
     ) -> Generator[None, Any, Any]:
         self._setting_up.append(fixturedef)
-        promised = self._promised(fixturedef, request)
-        tasks = self.lifecycle.worker.task_factory
-        created = tasks.created
+        # By function: pytest makes a fixture definition per test for parameters.
+        promised = self._promised_fixtures.get(fixturedef.func)
+        if promised is None:
+            promised = self._promised_fixtures[fixturedef.func] = self._promised(
+                fixturedef
+            )
+        created = self.lifecycle.worker.task_factory.created if promised else -1
         try:
             result = yield
         finally:
             self._setting_up.pop()
-        if promised and tasks.created == created:
-            self._check_fixture_loop(fixturedef, result)
+        if promised and self.lifecycle.worker.task_factory.created == created:
+            self._check_fixture_loop(fixturedef, request, result)
         if fixturedef is self._holder:
             # The holder closes the worker loop in its teardown, which pytest has just
             # registered; a finalizer added now runs before it: report leftovers there.
@@ -161,42 +165,39 @@ class PytestAsyncioBridge:
             fixturedef.addfinalizer(functools.partial(asyncio.set_event_loop, result))
         return result
 
-    def _promised(
-        self, fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest
-    ) -> bool:
-        """Whether this set-up of an async fixture is promised the worker loop."""
-        if not self.lifecycle.promise.on:
-            return False
+    def _promised(self, fixturedef: pytest.FixtureDef[Any]) -> bool:
+        """Whether an async fixture is promised the worker loop (asked once per
+        fixture function)."""
         if fixturedef.argname == "event_loop_policy" and not self._is_pytest_asyncios(
             fixturedef
         ):
             # The user's policy makes pytest-asyncio's loops.
             self.lifecycle.promise.waive()
             return False
-        promised = self._promised_fixtures.get(fixturedef)
-        if promised is None:
-            promised = self._promised_fixtures[fixturedef] = _async_on_the_session_loop(
-                fixturedef
-            )
-        return (
-            promised
-            # A test's own loop is its function-scoped fixtures' too.
-            and (fixturedef.scope != "function" or self.lifecycle.own_loop is None)
-            and "anyio_backend" not in request.fixturenames
-        )
+        return _async_on_the_session_loop(fixturedef)
 
     def _check_fixture_loop(
-        self, fixturedef: pytest.FixtureDef[Any], result: Any
+        self,
+        fixturedef: pytest.FixtureDef[Any],
+        request: pytest.FixtureRequest,
+        result: Any,
     ) -> None:
         """The promise: a promised async fixture whose set-up started no task on the
-        worker loop ran elsewhere, unless pytest-asyncio left it to pytest (strict
-        mode, undecorated: its value is the coroutine) or the worker loop's task
-        factory was replaced (then nothing tells)."""
-        if inspect.iscoroutine(result) or inspect.isasyncgen(result):
+        worker loop ran elsewhere, unless the test has a loop of its own (so do its
+        function-scoped fixtures), anyio ran it, pytest-asyncio left it to pytest
+        (strict mode, undecorated: its value is the coroutine) or the worker loop's
+        task factory was replaced (then nothing tells)."""
+        lifecycle = self.lifecycle
+        if (
+            not lifecycle.promise.on
+            or (fixturedef.scope == "function" and lifecycle.own_loop is not None)
+            or "anyio_backend" in request.fixturenames
+            or inspect.iscoroutine(result)
+            or inspect.isasyncgen(result)
+            or not lifecycle.worker.records_tasks()
+        ):
             return
-        if not self.lifecycle.worker.records_tasks():
-            return
-        self.lifecycle.promise.broken(
+        lifecycle.promise.broken(
             "pytest-asyncio's session loop is not the worker loop"
             if fixturedef.argname == ANCHOR
             else f"the async fixture {fixturedef.argname!r} ran on a loop that is "
@@ -210,8 +211,10 @@ class PytestAsyncioBridge:
         new "clean" loop that nobody else holds: that one is closed here, or it would
         be garbage-collected open (a ResourceWarning).
         """
-        if not self._is_pytest_asyncios(fixturedef):
-            return
+        if not upstream.defined_by_pytest_asyncio(
+            fixturedef, self.pytest_asyncio_module
+        ):
+            return  # a call less than through the method: this runs for every fixture
         replaced = current_loop()
         worker_loop = self.lifecycle.worker.ensure_current()
         if (
@@ -241,7 +244,7 @@ def configure(
 
         lifecycle.promise = PromiseCheck(
             report,
-            Driver.pytest_asyncio(asyncio_mode(config)),
+            Driver("pytest-asyncio", asyncio_mode(config)),
             pytest_asyncio.is_async_test,
         )
 

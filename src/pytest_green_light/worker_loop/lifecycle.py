@@ -145,8 +145,12 @@ class WorkerLifecycle:
         """Before any fixture: the test's context (its sync IO mode, the tasks it
         starts), and the worker loop current unless the test has its own."""
         on_worker_loop = self.loop_scope_for(item) == "session"
+        nodeid = item.nodeid
         test = RunningTest(
-            item.nodeid, self.sync_io.mode_for(item), record_tasks=on_worker_loop
+            nodeid,
+            self.sync_io.mode_for(item),
+            record_tasks=on_worker_loop,
+            promised=nodeid in self.promise.tests,
         )
         self._test_token = current_test.set(test)
         self._running = (item, test)
@@ -169,11 +173,6 @@ class WorkerLifecycle:
                 "asyncio.get_event_loop()"
             )
 
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_runtest_call(self, item: pytest.Item) -> None:
-        if self._running is not None:
-            self._running[1].called = True
-
     def _restore_worker_loop(self) -> None:
         """Make the worker loop current again, unless an open loop of one of
         pytest-asyncio's runners is: the tests of its scope run on it."""
@@ -189,16 +188,17 @@ class WorkerLifecycle:
         if self._test_token is not None:
             current_test.reset(self._test_token)
             self._test_token = None
-        if item in self.promise.tests:
-            self._check_test_loop(item)
+        if self._running is not None and self._running[1].promised:
+            self._check_test_loop(item, self._running[1])
         self._settle_test_tasks()
 
-    def _check_test_loop(self, item: pytest.Item) -> None:
-        """The promise: an async test whose body ran started its task on the worker
-        loop (unless the loop's task factory was replaced: then nothing tells)."""
-        if self._running is None or not self._running[1].called:
+    def _check_test_loop(self, item: pytest.Item, test: RunningTest) -> None:
+        """The promise: an async test whose function ran started its task on the
+        worker loop (unless the loop's task factory was replaced: then nothing
+        tells)."""
+        if not test.body_ran or not self.promise.on:
             return
-        if any(runs_test_body(task, item) for task in self._running[1].tasks or ()):
+        if any(runs_test_body(task, item) for task in test.tasks or ()):
             return
         if self.worker.records_tasks():
             self.promise.broken(
