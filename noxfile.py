@@ -138,10 +138,6 @@ def canary(session: nox.Session) -> None:
     newest releases where none is newer) of what the plugin relies on."""
     session.install("-e", ".[test]")
     session.install("--pre", "--upgrade", *CANARY_PACKAGES)
-    session.run(
-        "python",
-        "-c",
-        "from importlib.metadata import version; "
-        f"print(', '.join(f'{name} {{version(name)}}' for name in {CANARY_PACKAGES!r}))",
-    )
+    # Which versions were tested, for the report of a failure.
+    session.run("uv", "pip", "list", external=True, silent=False)
     session.run("python", "-m", "pytest", "-n", "2", "-m", "compat", *session.posargs)
