@@ -244,6 +244,19 @@ async def test_on_the_worker_loop(shared_loop, module_resource, resource):
     assert asyncio.get_running_loop() is shared_loop is module_resource is resource
 
 
+def plain_decorator(test):
+    async def wrapper(*args, **kwargs):  # no functools.wraps: another name
+        return await test(*args, **kwargs)
+
+    return wrapper
+
+
+@pytest.mark.asyncio
+@plain_decorator
+async def test_decorated_without_wraps():
+    await asyncio.sleep(0)
+
+
 class TestInAClass:
     @pytest.mark.asyncio
     async def test_method(self, shared_loop):
@@ -274,7 +287,7 @@ def test_a_supported_run_says_nothing_of_a_broken_promise(
 
     result = inner.run("--setup-show")
 
-    result.assert_outcomes(passed=4, failed=1, skipped=1)
+    result.assert_outcomes(passed=5, failed=1, skipped=1)
     output = result.stdout.str()
     assert "could not keep its promise" not in output, output
     assert "promise not kept" not in output, output

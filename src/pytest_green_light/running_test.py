@@ -58,12 +58,21 @@ def current_nodeid() -> str | None:
     return None if test is None else test.nodeid
 
 
+def _function_names(item: pytest.Item) -> tuple[object, ...]:
+    """The names a test function's coroutine and frames have: the name it was
+    collected by (also a runner's wrapper's, pytest-asyncio's before 1.0, and
+    hypothesis's inner test's), and its own (a decorator without ``functools.wraps``
+    returns a function of another name)."""
+    return (
+        getattr(item, "originalname", None),
+        getattr(getattr(item, "function", None), "__name__", None),
+    )
+
+
 def runs_test_body(task: asyncio.Task[Any], item: pytest.Item) -> bool:
-    """Whether ``task`` runs the test function: its coroutine has the function's name
-    (so does a runner's wrapper of it, pytest-asyncio's before 1.0, and hypothesis's
-    inner test, whose wrapper has another qualified name)."""
-    name = getattr(item, "originalname", None)
-    return name is not None and getattr(task.get_coro(), "__name__", None) == name
+    """Whether ``task`` runs the test function."""
+    name = getattr(task.get_coro(), "__name__", None)
+    return name is not None and name in _function_names(item)
 
 
 def note_failed_call(item: pytest.Item, error: BaseException) -> None:
@@ -72,10 +81,10 @@ def note_failed_call(item: pytest.Item, error: BaseException) -> None:
     test = current_test.get()
     if test is None or not test.promised:
         return
-    name = getattr(item, "originalname", None)
+    names = _function_names(item)
     traceback = error.__traceback__
     while traceback is not None:
-        if traceback.tb_frame.f_code.co_name == name:
+        if traceback.tb_frame.f_code.co_name in names:
             test.body_ran = True
             return
         traceback = traceback.tb_next
