@@ -74,20 +74,20 @@ def line_up_loop_scopes(config: pytest.Config, loop_scope: LoopScope) -> None:
     """Make pytest-asyncio's loop-scope defaults follow ``loop_scope``, whatever the ini
     file says; what the user set differently is kept for the report header.
 
-    Runs before pytest-asyncio's ``pytest_configure`` reads them. A default to unset stays until ``unset_loop_scope_defaults``: unset in
+    Runs before pytest-asyncio's ``pytest_configure`` reads them. A default to unset
+    holds a placeholder until ``unset_loop_scope_defaults``: unset in
     ``pytest_configure``, pytest-asyncio would warn the user that it is unset.
     """
     overridden: dict[str, str] = {}
     for name, value in _loop_scope_defaults(config, loop_scope).items():
         if _user_set_ini(config, name) and config.getini(name) != value:
             overridden[name] = str(config.getini(name))
-        if value is None or (
-            value == "session"
-            and name == TEST_LOOP_SCOPE_INI
-            and tests_marked_for_the_session_loop()
+        if value == "session" and (
+            name == TEST_LOOP_SCOPE_INI and tests_marked_for_the_session_loop()
         ):
             continue
-        upstream.set_ini_value(config, name, value)
+        # The placeholder: any valid scope, read by nobody but that check.
+        upstream.set_ini_value(config, name, "function" if value is None else value)
     config.stash[OVERRIDDEN_LOOP_SCOPES_KEY] = overridden
 
 
