@@ -632,7 +632,27 @@ def test_password_never_shown(
     [
         (
             "::::",
-            "pytest-green-light cannot parse the database URL given by --green-light-db-url. Expected a SQLAlchemy URL such as *",
+            "pytest-green-light cannot parse the database URL given by --green-light-db-url (not a URL; the URL is not shown: it may hold a password). Expected a SQLAlchemy URL such as *",
+        ),
+        (
+            "postgresql+asyncpg://app:p@hush:w0rd@127.0.0.1:5432/app",
+            "*cannot parse the database URL given by --green-light-db-url (more than one @ before the host; *percent-encode @ as %40, : as %3A, / as %2F and % as %25.",
+        ),
+        (
+            "postgresql+asyncpg://app:p@hush@127.0.0.1/app",
+            "*(more than one @ before the host; *",
+        ),
+        (
+            "postgresql+asyncpg://app:hush@127.0.0.1:54x2/app",
+            "*(the port is not a number; *",
+        ),
+        (
+            "postgresql+asyncpg://app:hush@[::1",
+            "*(an IPv6 host's [ is not closed; *",
+        ),
+        (
+            "sqlite+aiosqlite:///file:hush.db?uri=true",
+            "The database URL * (from --green-light-db-url) is a SQLite URI filename (file:…?uri=true), *Use a path: sqlite+aiosqlite:///app.db.",
         ),
         (
             "postgresql+nosuchdriver://u:hush@h/app",
@@ -653,6 +673,11 @@ def test_password_never_shown(
     ],
     ids=[
         "unparseable",
+        "raw-at-and-colon-in-password",
+        "raw-at-in-password",
+        "port-not-a-number",
+        "unclosed-ipv6",
+        "sqlite-uri-filename",
         "unknown-driver",
         "sync-driver",
         "unknown-dialect",
@@ -664,7 +689,8 @@ def test_a_url_that_cannot_work_is_a_usage_error(url: str, expected: str) -> Non
         parse_database_url(url, "--green-light-db-url")
 
     assert fnmatch.fnmatchcase(str(raised.value), expected), str(raised.value)
-    assert "hush" not in str(raised.value)
+    if "sqlite" not in url:  # a SQLite URL has no password
+        assert "hush" not in str(raised.value)
 
 
 @pytest.mark.parametrize(
@@ -672,7 +698,14 @@ def test_a_url_that_cannot_work_is_a_usage_error(url: str, expected: str) -> Non
     [
         ("::::", "ERROR: pytest-green-light cannot parse the database*"),
         ("postgresql+asyncpg://u@127.0.0.1/", "ERROR: *names no database*"),
+        (
+            "postgresql+asyncpg://app:p@ss:w0rd@127.0.0.1:5432/app",
+            "ERROR: *cannot parse the database URL*(more than one @ before the host*",
+        ),
+        ("postgresql+asyncpg://app:pw0rd@[::1", "ERROR: *cannot parse*"),
+        ("sqlite+aiosqlite:///file:x.db?uri=true", "ERROR: *SQLite URI filename*"),
     ],
+    ids=["unparseable", "no-name", "raw-at", "unclosed-ipv6", "sqlite-uri"],
 )
 @pytest.mark.parametrize("workers", ["0", "2"])
 def test_a_bad_url_stops_the_run_before_any_worker_starts(
@@ -685,7 +718,10 @@ def test_a_bad_url_stops_the_run_before_any_worker_starts(
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines([expected])
     assert sum("ERROR:" in line for line in result.errlines) == 1
-    assert "INTERNALERROR" not in result.stdout.str() + result.stderr.str()
+    output = result.stdout.str() + result.stderr.str()
+    assert "INTERNALERROR" not in output
+    assert "w0rd" not in output  # no part of a password, in any form
+    assert not list(pytester.path.glob("*.db"))
 
 
 # The xdist controller's check with one driver, a worker's own set-up with the other.
@@ -743,6 +779,33 @@ def test_role_without_createdb(
                 f'`ALTER ROLE "{role}" CREATEDB;`, or use a role that may.'
             ]
         )
+    finally:
+        pg_admin.execute(f"DROP ROLE {pg_admin.quote(role)}")
+
+
+@pytest.mark.parametrize("driver", ["asyncpg", "psycopg"])
+def test_a_short_password_is_masked_as_the_password_not_inside_words(
+    db_inner: Inner, pg_admin: PgAdmin, driver: str
+) -> None:
+    """With the password ``a``, the driver's message stays readable."""
+    role = f"gl_role_{uuid.uuid4().hex[:8]}"
+    pg_admin.execute(f"CREATE ROLE {pg_admin.quote(role)} LOGIN PASSWORD 'other'")
+    try:
+        url = pg_admin.url.set(
+            drivername=f"postgresql+{driver}", username=role, password="a"
+        )
+        db_inner.pytester.makepyfile(test_list=LISTING_TESTS)
+
+        result = db_inner.run(f"--green-light-db-url={url.render_as_string(False)}")
+
+        assert result.ret == pytest.ExitCode.USAGE_ERROR
+        result.stderr.fnmatch_lines(
+            [
+                f"ERROR: *could not connect*(as postgresql+{driver}://{role}:***@*"
+                f'*password authentication failed for user "{role}"*'
+            ]
+        )
+        assert "***" not in result.stderr.str().replace(f"{role}:***@", "")
     finally:
         pg_admin.execute(f"DROP ROLE {pg_admin.quote(role)}")
 

@@ -3,6 +3,9 @@ SQLSTATE, with the URL's password masked."""
 
 from __future__ import annotations
 
+import re
+from urllib.parse import quote
+
 from sqlalchemy.engine import URL
 
 
@@ -12,13 +15,26 @@ def _driver_error(error: BaseException) -> BaseException:
     return original
 
 
+def mask_password(message: str, password: str | None) -> str:
+    """``message`` with ``password`` masked where it stands as the password: in a URL
+    (``:password@``, as given or percent-encoded) or after ``password=`` / ``password:``
+    — never inside other words, which a short password would make unreadable."""
+    if not password:
+        return message
+    forms = "|".join(re.escape(form) for form in {password, quote(password, safe="")})
+    message = re.sub(rf"(?<=:)(?:{forms})(?=@)", "***", message)
+    return re.sub(
+        rf"(?i)(password\s*[=:]\s*['\"]?)(?:{forms})(?=['\"]?(?:\W|$))",
+        r"\1***",
+        message,
+    )
+
+
 def driver_message(error: BaseException, url: URL) -> str:
     """The driver's own message, password masked."""
     original = _driver_error(error)
     message = f"{type(original).__name__}: {original}".strip()
-    if url.password:
-        message = message.replace(str(url.password), "***")
-    return message
+    return mask_password(message, url.password)
 
 
 def sqlstate(error: BaseException) -> str | None:

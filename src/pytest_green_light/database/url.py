@@ -50,17 +50,41 @@ def masked(url: URL) -> str:
     return _render(url, hide_password=True)
 
 
+UNPARSEABLE = (
+    "pytest-green-light cannot parse the database URL given by {source} ({reason}; "
+    "the URL is not shown: it may hold a password). Expected a SQLAlchemy URL such as "
+    "postgresql+asyncpg://user:password@127.0.0.1:5432/app or "
+    "sqlite+aiosqlite:///app.db; in the user name and password, percent-encode "
+    "@ as %40, : as %3A, / as %2F and % as %25."
+)
+
+
+def _parse(raw: str, source: str) -> URL:
+    """``make_url``, with errors that never show the URL: where it cannot be parsed,
+    its password may be what is in the way."""
+    _, separator, rest = raw.partition("://")
+    authority = rest.split("/", 1)[0].split("?", 1)[0]
+    if separator and authority.count("@") > 1:
+        # make_url takes the first @ for the end of the password: the host would be
+        # the password's tail, and the driver's error would print it.
+        reason = "more than one @ before the host"
+    elif (
+        "[" in authority.rpartition("@")[2] and "]" not in authority.rpartition("@")[2]
+    ):
+        reason = "an IPv6 host's [ is not closed"
+    else:
+        try:
+            return make_url(raw)
+        except ArgumentError:
+            reason = "not a URL"
+        except ValueError:  # int() of the port, an unclosed [ of an IPv6 host
+            reason = "the port is not a number"
+    raise pytest.UsageError(UNPARSEABLE.format(source=source, reason=reason))
+
+
 def parse_database_url(raw: str, source: str) -> URL:
     """The configured URL, checked for what can be checked without connecting."""
-    try:
-        url = make_url(raw)
-    except ArgumentError:
-        raise pytest.UsageError(
-            f"pytest-green-light cannot parse the database URL given by {source}. "
-            "Expected a SQLAlchemy URL such as "
-            "postgresql+asyncpg://user:password@127.0.0.1:5432/app or "
-            "sqlite+aiosqlite:///app.db."
-        ) from None
+    url = _parse(raw, source)
     shown = masked(url)
     try:
         # Loads the dialect and imports the driver, without connecting.
@@ -85,6 +109,14 @@ def parse_database_url(raw: str, source: str) -> URL:
         raise pytest.UsageError(
             f"pytest-green-light creates per-worker databases for SQLite and "
             f"PostgreSQL; {shown} (from {source}) is {url.get_backend_name()}."
+        )
+    if url.get_backend_name() == "sqlite" and (
+        url.query.get("uri") in ("true", "1") or str(url.database).startswith("file:")
+    ):
+        raise pytest.UsageError(
+            f"The database URL {shown} (from {source}) is a SQLite URI filename "
+            "(file:…?uri=true), which pytest-green-light cannot give each worker a "
+            "copy of. Use a path: sqlite+aiosqlite:///app.db."
         )
     if url.get_backend_name() == "postgresql" and not url.database:
         raise pytest.UsageError(
