@@ -759,6 +759,38 @@ def test_an_unreachable_server_is_one_clear_error_at_session_start(
 
 
 @pytest.mark.parametrize("distribution", ["n0", "n2"])
+@pytest.mark.parametrize(
+    "listing", ["--collect-only", "--fixtures", "--fixtures-per-test", "--setup-plan"]
+)
+def test_a_run_that_runs_no_tests_touches_no_database(
+    db_inner: Inner, listing: str, distribution: str
+) -> None:
+    """IDE test discovery works while the database server is down."""
+    db_inner.distribution = distribution
+    db_inner.pytester.makepyfile(test_list=LISTING_TESTS)
+
+    result = db_inner.run(
+        "--green-light-db-url=postgresql+asyncpg://u:pw@127.0.0.1:1/app", listing
+    )
+
+    assert result.ret == pytest.ExitCode.OK, result.stdout.str() + result.stderr.str()
+    assert "could not connect" not in result.stdout.str() + result.stderr.str()
+    assert db_inner.facts() == []
+
+
+def test_collect_only_creates_no_database_on_a_live_server(
+    db_inner: Inner, pg_backend: Backend
+) -> None:
+    db_inner.distribution = "n2"
+    db_inner.pytester.makepyfile(test_list=LISTING_TESTS)
+
+    db_inner.run(pg_backend.option, "--collect-only").assert_outcomes()
+
+    assert pg_backend.existing() == set()
+    assert db_inner.facts() == []
+
+
+@pytest.mark.parametrize("distribution", ["n0", "n2"])
 def test_role_without_createdb(
     db_inner: Inner, pg_admin: PgAdmin, distribution: str
 ) -> None:

@@ -51,6 +51,8 @@ class DatabaseHooks:
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         """Create this worker's database; in the xdist controller, check the server
         first, so that a bad URL is one clear error rather than one per worker."""
+        if not runs_tests(session.config):
+            return
         if self.worker_database is None:
             require_worker_names_fit(self.url, _highest_worker_number(session.config))
             run_privately(check_server(self.url))
@@ -66,7 +68,7 @@ class DatabaseHooks:
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         worker_database = self.worker_database
-        if worker_database is None:
+        if worker_database is None or not runs_tests(session.config):
             return
         run_privately(worker_database.tear_down())
         if self.keep and worker_database.created:
@@ -89,6 +91,15 @@ class DatabaseHooks:
                 "green-light: databases kept (--green-light-keep-db): "
                 + ", ".join(sorted(self.kept))
             )
+
+
+# Options of runs that list or plan tests without running any (IDE test discovery):
+# they touch no database. (--setup-only runs fixtures, which may need it.)
+NO_TEST_OPTIONS = ("collectonly", "setupplan", "showfixtures", "show_fixtures_per_test")
+
+
+def runs_tests(config: pytest.Config) -> bool:
+    return not any(config.getoption(name, False) for name in NO_TEST_OPTIONS)
 
 
 class FailedSetUp:
