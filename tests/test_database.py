@@ -759,6 +759,24 @@ def test_an_unreachable_server_is_one_clear_error_at_session_start(
 
 
 @pytest.mark.parametrize("distribution", ["n0", "n2"])
+def test_a_sqlite_directory_that_does_not_exist_is_one_error_at_session_start(
+    db_inner: Inner, distribution: str
+) -> None:
+    db_inner.distribution = distribution
+    db_inner.pytester.makepyfile(test_list=LISTING_TESTS)
+    missing = db_inner.pytester.path / "no_such_directory" / "app.db"
+
+    result = db_inner.run(f"--green-light-db-url=sqlite+aiosqlite:///{missing}")
+
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        ["ERROR: pytest-green-light could not create the SQLite*"]
+    )
+    assert sum("ERROR" in line for line in result.errlines) == 1
+    assert db_inner.facts() == []
+
+
+@pytest.mark.parametrize("distribution", ["n0", "n2"])
 @pytest.mark.parametrize(
     "listing", ["--collect-only", "--fixtures", "--fixtures-per-test", "--setup-plan"]
 )

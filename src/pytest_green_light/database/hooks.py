@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy.engine import URL
 
 from pytest_green_light import upstream
+from pytest_green_light.database import sqlite
 from pytest_green_light.database.postgresql import (
     check_server,
     require_worker_names_fit,
@@ -55,7 +56,11 @@ class DatabaseHooks:
             return
         if self.worker_database is None:
             require_worker_names_fit(self.url, _highest_worker_number(session.config))
-            run_privately(check_server(self.url))
+            if self.url.get_backend_name() == "sqlite":
+                if not is_memory(self.url) and _workers_are_local(session.config):
+                    sqlite.require_directory(str(self.url.database))
+            else:
+                run_privately(check_server(self.url))
             return
         try:
             run_privately(self.worker_database.set_up())
@@ -112,6 +117,14 @@ class FailedSetUp:
 
     def pytest_runtest_setup(self) -> None:
         pytest.fail(self.reason, pytrace=False)
+
+
+def _workers_are_local(config: pytest.Config) -> bool:
+    """Whether every xdist worker runs on this machine (a remote worker's SQLite files
+    are on its own disk, which the controller cannot look at)."""
+    return all(
+        str(spec).startswith("popen") for spec in config.getoption("tx", None) or ()
+    )
 
 
 def _highest_worker_number(config: pytest.Config) -> int:

@@ -26,6 +26,25 @@ def create(path: str, template: str | None) -> None:
         target.close()
 
 
+def require_directory(path: str) -> None:
+    """Before any worker starts: the directory the workers' files go in exists and is
+    writable (one error for the run instead of one per test)."""
+    directory = os.path.dirname(os.path.abspath(path))
+    problem = (
+        "does not exist"
+        if not os.path.isdir(directory)
+        else "is not writable"
+        if not os.access(directory, os.W_OK)
+        else None
+    )
+    if problem is not None:
+        raise pytest.UsageError(
+            f"pytest-green-light could not create the SQLite databases {path!r} and its "
+            f"workers' copies: the directory {directory!r} {problem}. Create it, or "
+            "point the URL elsewhere."
+        )
+
+
 def remove(path: str) -> None:
     """Remove the database file and the journal files SQLite keeps beside it."""
     for companion in _COMPANIONS:
