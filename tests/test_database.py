@@ -7,7 +7,12 @@ test uses database names of its own, so the outer run's workers never share one.
 from __future__ import annotations
 
 import fnmatch
+import json
 import os
+import shutil
+import socket
+import subprocess
+import tempfile
 import uuid
 from collections import defaultdict
 from collections.abc import Iterator
@@ -530,10 +535,8 @@ async def test_write_then_crash(green_light_engine, n):
 """
 
 
-# PostgreSQL: a crashed worker's server connections are what could stand in the way
-# (SQLite leftovers are replaced as in test_keep_db_then_replace).
-@pytest.mark.parametrize("backend", ["asyncpg"], indirect=True)
-def test_crashed_run_leftovers_are_replaced(
+@pytest.mark.parametrize("backend", ["sqlite", "asyncpg"], indirect=True)
+def test_crashed_workers_databases_are_dropped_and_leftovers_replaced(
     db_inner: Inner,
     backend: Backend,
     monkeypatch: pytest.MonkeyPatch,
@@ -542,14 +545,20 @@ def test_crashed_run_leftovers_are_replaced(
     db_inner.pytester.makepyfile(test_crash=CRASHING_TESTS)
     db_inner.pytester.makepyfile(test_list=LISTING_TESTS)
 
+    # A crashed worker cannot drop its database: the controller does on its way out.
     monkeypatch.setenv("CRASH", "1")
     crashed = db_inner.run(backend.option, "--max-worker-restart=0", "test_crash.py")
     assert crashed.ret != 0
     crashed.stdout.fnmatch_lines(["*worker gw* crashed*"])
-    left_over = backend.existing()
-    assert left_over, "the crashed workers could not drop their databases"
+    assert backend.existing() == set()
 
+    # What a run whose controller died too leaves (kept, here) is replaced.
     monkeypatch.delenv("CRASH")
+    db_inner.run(backend.option, "--green-light-keep-db", "test_crash.py")
+    assert backend.existing() == {
+        backend.database_name("gw0"),
+        backend.database_name("gw1"),
+    }
     db_inner.facts_path.unlink(missing_ok=True)
     db_inner.run(backend.option, "test_list.py").assert_outcomes(passed=4)
     facts = facts_by_kind(db_inner)["test"]
@@ -582,6 +591,128 @@ def test_hostile_database_names(
     assert backend.existing() == set()
     if admin is not None:
         assert admin.databases("postgres") == {"postgres"}
+
+
+# -- a server of a test's own, to stop ------------------------------------------
+
+
+def _as_postgres(*command: str) -> list[str]:
+    """PostgreSQL's programs refuse to run as root."""
+    return (
+        ["runuser", "-u", "postgres", "--", *command]
+        if os.getuid() == 0
+        else list(command)
+    )
+
+
+@pytest.fixture
+def throwaway_pg(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[URL, list[str]]]:
+    """A PostgreSQL cluster of this test's own on 127.0.0.1 (trust authentication), and
+    the command that stops it at once; scripts/test installed the server."""
+    bindirs = sorted(Path("/usr/lib/postgresql").glob("*/bin"))
+    if not bindirs:
+        pytest.fail("PostgreSQL's programs are not installed: run scripts/test")
+    bindir = bindirs[-1]
+    directory = Path(tempfile.mkdtemp(prefix="green-light-pg-own-"))
+    try:
+        if os.getuid() == 0:
+            shutil.chown(directory, "postgres")
+        data = directory / "data"
+        subprocess.run(
+            _as_postgres(
+                str(bindir / "initdb"),
+                "-D",
+                str(data),
+                "-U",
+                "green_light",
+                "--auth=trust",
+            ),
+            check=True,
+            capture_output=True,
+        )
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        options = f"-h 127.0.0.1 -p {port} -k {directory} -c fsync=off"
+        subprocess.run(
+            _as_postgres(
+                str(bindir / "pg_ctl"),
+                "start",
+                "-w",
+                "-s",
+                "-D",
+                str(data),
+                "-l",
+                str(directory / "log"),
+                "-o",
+                options,
+            ),
+            check=True,
+            capture_output=True,
+        )
+        stop = _as_postgres(
+            str(bindir / "pg_ctl"), "stop", "-s", "-m", "immediate", "-D", str(data)
+        )
+        yield (
+            make_url(f"postgresql+asyncpg://green_light@127.0.0.1:{port}/gl_app"),
+            stop,
+        )
+        subprocess.run(stop, capture_output=True)
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+SERVER_STOPPED_IN_A_TEST = """
+import json
+import os
+import subprocess
+
+
+def test_stops_the_server():
+    subprocess.run(json.loads(os.environ["GL_STOP_SERVER"]), check=True)
+
+
+def test_fails():
+    assert False
+
+
+def test_passes():
+    pass
+"""
+
+
+@pytest.mark.parametrize("distribution", ["n0", "n2"])
+def test_a_server_gone_at_session_end_leaves_the_report_as_it_is(
+    db_inner: Inner,
+    throwaway_pg: tuple[URL, list[str]],
+    monkeypatch: pytest.MonkeyPatch,
+    distribution: str,
+) -> None:
+    url, stop = throwaway_pg
+    monkeypatch.setenv("GL_STOP_SERVER", json.dumps(stop))
+    db_inner.distribution = distribution
+    db_inner.pytester.makepyfile(test_stop=SERVER_STOPPED_IN_A_TEST)
+
+    result = db_inner.run(f"--green-light-db-url={url.render_as_string(False)}")
+
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.assert_outcomes(passed=2, failed=1)
+    result.stdout.fnmatch_lines(["*= FAILURES =*", "*test_fails*"])
+    names = ["gl_app_gw0", "gl_app_gw1"] if distribution == "n2" else ["gl_app"]
+    result.stdout.fnmatch_lines(
+        [
+            "green-light: could not drop the database(s) it created, left behind: "
+            + "; ".join(
+                f"postgresql+asyncpg://green_light@{url.host}:{url.port}/{name} "
+                "(pytest-green-light could not connect to the PostgreSQL server*"
+                for name in names
+            )
+            + "*Drop them by hand, or run again*"
+        ]
+    )
+    assert "INTERNALERROR" not in result.stdout.str() + result.stderr.str()
 
 
 # -- what users see ----------------------------------------------------------------

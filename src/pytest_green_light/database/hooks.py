@@ -13,6 +13,7 @@ from sqlalchemy.engine import URL
 
 from pytest_green_light import upstream
 from pytest_green_light.database import sqlite
+from pytest_green_light.database.driver_errors import driver_message
 from pytest_green_light.database.postgresql import (
     check_server,
     require_worker_names_fit,
@@ -21,8 +22,13 @@ from pytest_green_light.database.url import is_memory, masked, parse_database_ur
 from pytest_green_light.database.worker_database import WorkerDatabase, run_privately
 from pytest_green_light.process_role import worker_id
 
-KEPT_OUTPUT_KEY = "green_light_kept_database"
-"""Where an xdist worker tells the controller which database it kept."""
+OUTPUT_KEY = "green_light_database"
+"""Where an xdist worker tells the controller what became of its database: dropped,
+``kept`` (its URL, masked) or ``left`` behind (why)."""
+LEFT_BEHIND = (
+    "green-light: could not drop the database(s) it created, left behind: {left}. "
+    "Drop them by hand, or run again: a run replaces its workers' leftovers."
+)
 
 
 class DatabaseHooks:
@@ -42,6 +48,11 @@ class DatabaseHooks:
         self.per_worker = per_worker
         self.keep = keep
         self.kept: list[str] = []
+        self.left: list[str] = []  # "<database>: <why>"
+        # In the controller: every worker started, and those that said what became
+        # of their database (the others are dropped here at the end).
+        self.workers: set[str] = set()
+        self.settled: set[str] = set()
 
     def pytest_report_header(self) -> str:
         line = f"green-light database: {masked(self.url)}"
@@ -69,26 +80,58 @@ class DatabaseHooks:
                 raise
             session.config.pluginmanager.register(FailedSetUp(str(error)))
 
-    # trylast: after pytest's own teardown of session fixtures that use the database.
+    # trylast: after pytest's own teardown of session fixtures that use the database
+    # (and, in the controller, after xdist's teardown of its workers).
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        worker_database = self.worker_database
-        if worker_database is None or not runs_tests(session.config):
+        if not runs_tests(session.config):
             return
-        run_privately(worker_database.tear_down())
-        if self.keep and worker_database.created:
-            kept = masked(worker_database.url)
-            workeroutput = getattr(session.config, "workeroutput", None)
-            if workeroutput is None:
-                self.kept.append(kept)
-            else:  # for the controller to list
-                workeroutput[KEPT_OUTPUT_KEY] = kept
+        if self.worker_database is None:
+            self._drop_unsettled_workers()
+            return
+        worker_database = self.worker_database
+        outcome: dict[str, str] = {}
+        try:
+            run_privately(worker_database.tear_down())
+        except Exception as error:  # a server gone: the report must stand as it is
+            outcome["left"] = _left_behind(worker_database, error)
+        else:
+            if self.keep and worker_database.created:
+                outcome["kept"] = masked(worker_database.url)
+        workeroutput = getattr(session.config, "workeroutput", None)
+        if workeroutput is not None:  # for the controller to list
+            workeroutput[OUTPUT_KEY] = outcome
+        else:
+            self._settle(outcome)
+
+    def _settle(self, outcome: dict[str, str]) -> None:
+        if "kept" in outcome:
+            self.kept.append(outcome["kept"])
+        if "left" in outcome:
+            self.left.append(outcome["left"])
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_configure_node(self, node: Any) -> None:
+        self.workers.add(str(node.gateway.id))
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node: Any) -> None:
-        kept = getattr(node, "workeroutput", {}).get(KEPT_OUTPUT_KEY)
-        if kept:
-            self.kept.append(kept)
+        outcome = getattr(node, "workeroutput", {}).get(OUTPUT_KEY)
+        if outcome is not None:
+            self.settled.add(str(node.gateway.id))
+            self._settle(outcome)
+
+    def _drop_unsettled_workers(self) -> None:
+        """A worker that crashed, or was stopped with the controller (Ctrl-C), did not
+        drop its database: the controller does, on its way out."""
+        if self.keep:
+            return
+        for worker in sorted(self.workers - self.settled):
+            database = WorkerDatabase(self.url, worker, keep=False)
+            try:
+                run_privately(database.drop())
+            except Exception as error:
+                self.left.append(_left_behind(database, error))
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if self.kept:
@@ -96,6 +139,20 @@ class DatabaseHooks:
                 "green-light: databases kept (--green-light-keep-db): "
                 + ", ".join(sorted(self.kept))
             )
+        if self.left:
+            terminalreporter.write_line(
+                LEFT_BEHIND.format(left="; ".join(sorted(self.left))), yellow=True
+            )
+
+
+def _left_behind(database: WorkerDatabase, error: BaseException) -> str:
+    """``<database>: <why>``, the why in one line, the password masked."""
+    why = (
+        str(error).splitlines()[0]
+        if isinstance(error, pytest.UsageError)
+        else driver_message(error, database.url)
+    )
+    return f"{masked(database.url)} ({why})"
 
 
 # Options of runs that list or plan tests without running any (IDE test discovery):

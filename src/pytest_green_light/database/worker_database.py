@@ -41,7 +41,12 @@ class WorkerDatabase:
     """One worker's database, from its creation at session start to its drop."""
 
     def __init__(
-        self, base_url: URL, worker_id: str, *, keep: bool, setup_hook: HookCaller
+        self,
+        base_url: URL,
+        worker_id: str,
+        *,
+        keep: bool,
+        setup_hook: HookCaller | None = None,
     ) -> None:
         self.base_url = base_url
         self.setup_hook = setup_hook
@@ -85,6 +90,7 @@ class WorkerDatabase:
 
     async def run_setup_hook(self, engine: AsyncEngine) -> None:
         """Await every ``pytest_green_light_setup_database`` implementation in turn."""
+        assert self.setup_hook is not None, "a worker's own database has its hook"
         try:
             for result in self.setup_hook(engine=engine, worker_id=self.worker_id):
                 if inspect.isawaitable(result):
@@ -126,7 +132,12 @@ class WorkerDatabase:
         self.created = True
 
     async def tear_down(self) -> None:
-        if not self.created or self.keep:
+        if self.created and not self.keep:
+            await self.drop()
+
+    async def drop(self) -> None:
+        """Drop this worker's database (if it exists): it is the plugin's, by name."""
+        if self.in_memory:
             return
         if self.base_url.get_backend_name() == "postgresql":
             server = postgresql.PostgresServer(self.url)
