@@ -10,9 +10,12 @@ import fnmatch
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import tempfile
+import time
 import uuid
 from collections import defaultdict
 from collections.abc import Iterator
@@ -713,6 +716,60 @@ def test_a_server_gone_at_session_end_leaves_the_report_as_it_is(
         ]
     )
     assert "INTERNALERROR" not in result.stdout.str() + result.stderr.str()
+
+
+SERIAL_SLEEPER = """
+import time
+import pytest
+from facts import record
+
+
+@pytest.mark.parametrize("n", range(4))
+def test_parallel(green_light_db_url, n):
+    pass
+
+
+@pytest.mark.serial
+def test_serial(green_light_db_url):
+    record("serial")
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:  # deaf to the interruption xdist sends
+        try:
+            time.sleep(0.1)
+        except KeyboardInterrupt:
+            pass
+"""
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "asyncpg"], indirect=True)
+def test_ctrl_c_to_the_controller_in_the_serial_phase_leaves_no_database(
+    db_inner: Inner, backend: Backend
+) -> None:
+    """The busy worker does not stop when xdist tells it to: xdist kills it, and the
+    controller drops its database on its way out."""
+    db_inner.distribution = "n2"
+    db_inner.pytester.makepyfile(test_sleep=SERIAL_SLEEPER)
+    controller = subprocess.Popen(
+        [sys.executable, "-m", "pytest", *db_inner.args(backend.option)],
+        cwd=db_inner.pytester.path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not any(f["test"] == "serial" for f in db_inner.facts()):
+            assert controller.poll() is None, controller.communicate()[0]
+            assert time.monotonic() < deadline, "the serial test never started"
+            time.sleep(0.05)
+        controller.send_signal(signal.SIGINT)
+        output, _ = controller.communicate(timeout=60)
+    finally:
+        if controller.poll() is None:
+            controller.kill()
+
+    assert controller.returncode == pytest.ExitCode.INTERRUPTED, output
+    assert backend.existing() == set(), output
 
 
 # -- what users see ----------------------------------------------------------------
