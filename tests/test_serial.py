@@ -284,6 +284,59 @@ def test_a_worker_crash_is_reported_and_the_rest_still_run(
     assert_serial_tests_ran_alone(runs, SERIAL_TESTS)
 
 
+RERUN_CRASHING_SERIAL = """
+import os
+import pytest
+
+FLAG = os.path.join(os.path.dirname(__file__), "crashed_once")
+
+
+@pytest.mark.serial
+def test_a_crashes_once():
+    if {always} or not os.path.exists(FLAG):
+        open(FLAG, "w").close()
+        os._exit(3)
+
+
+@pytest.mark.serial
+def test_b_after_it():
+    pass
+
+
+def test_parallel():
+    pass
+"""
+
+
+@pytest.mark.parametrize(
+    ("always", "expected"),
+    [
+        (False, "green-light: 2 serial test(s) ran one at a time after the parallel*"),
+        (
+            True,
+            "green-light: 1 of 2 serial test(s) ran; the run stopped before "
+            "test_rerun.py::test_b_after_it could start",
+        ),
+    ],
+    ids=["crash-then-pass", "crash-every-time"],
+)
+def test_a_crashed_serial_test_rerun_is_counted_once(
+    inner: Inner, always: bool, expected: str
+) -> None:
+    """pytest-rerunfailures runs a crashed test again: still one serial test, and the
+    summary names the one that never ran."""
+    inner.distribution = "n2"
+    inner.plugins = ("rerunfailures",)
+    inner.pytester.makepyfile(
+        test_rerun=RERUN_CRASHING_SERIAL.replace("{always}", str(always))
+    )
+
+    result = inner.run("--reruns", "2", "--max-worker-restart", "1")
+
+    result.stdout.fnmatch_lines([expected])
+    result.stdout.no_fnmatch_line("*INTERNALERROR*")
+
+
 def test_a_run_stopped_before_the_serial_phase_does_not_start_it(
     inner: Inner,
 ) -> None:
@@ -296,8 +349,8 @@ def test_a_run_stopped_before_the_serial_phase_does_not_start_it(
     assert not any(r.test in SERIAL_TESTS for r in intervals(inner))
     result.stdout.fnmatch_lines(
         [
-            "green-light: 0 of 5 serial test(s) ran; the run stopped before the "
-            "others could start",
+            "green-light: 0 of 5 serial test(s) ran; the run stopped before "
+            "test_module.py::test_module_marked, * could start",
             "*stopping after 1 failures*",
         ]
     )
@@ -321,8 +374,8 @@ def test_collection_errors_count_toward_maxfail_as_xdist_counts_them(
     assert not any(r.test in SERIAL_TESTS for r in intervals(inner))
     result.stdout.fnmatch_lines(
         [
-            "green-light: 0 of 5 serial test(s) ran; the run stopped before the "
-            "others could start",
+            "green-light: 0 of 5 serial test(s) ran; the run stopped before "
+            "test_module.py::test_module_marked, * could start",
             "*stopping after 2 failures*",
         ]
     )
@@ -461,12 +514,12 @@ def test_inner_scheduler_indices_skip_serial_tests_and_a_placeholder_holds_them(
     assert node.sent == [0, 2, 1, 1, 3]
     assert node.shutting_down
     serial.mark_test_complete(node, 1)  # the placeholder, skipped by the worker
-    assert serial.serial_done == 0
+    assert not serial.serial_ran
     assert not serial.tests_finished
     serial.mark_test_complete(node, 1)
     serial.mark_test_complete(node, 3)
     assert serial.tests_finished
-    assert serial.serial_done == 2
+    assert serial.serial_ran == {"t::s1", "t::s2"}
 
 
 class SpareDroppingInner(StandInInner):

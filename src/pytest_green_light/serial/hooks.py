@@ -123,18 +123,31 @@ class SerialController:
         scheduler = self.scheduler
         if scheduler is None or not scheduler.serial_ids:
             return
-        total, done = len(scheduler.serial_ids), scheduler.serial_done
+        total, ran = len(scheduler.serial_ids), scheduler.serial_ran
         started, finished = scheduler.serial_started_at, scheduler.serial_finished_at
-        if done == total and started is not None and finished is not None:
+        if len(ran) == total and started is not None and finished is not None:
             terminalreporter.write_line(
                 f"green-light: {total} serial test(s) ran one at a time after the "
                 f"parallel tests, in {finished - started:.2f}s"
             )
-        else:
-            terminalreporter.write_line(
-                f"green-light: {done} of {total} serial test(s) ran; the run stopped "
-                "before the others could start"
-            )
+            return
+        missing = [nodeid for nodeid in scheduler.serial_ids if nodeid not in ran]
+        running = [nodeid for nodeid in missing if nodeid in scheduler.serial_running]
+        waiting = [nodeid for nodeid in missing if nodeid not in running]
+        parts = []
+        if running:
+            parts.append(f"{_listed(running)} did not finish")
+        if waiting:
+            parts.append(f"the run stopped before {_listed(waiting)} could start")
+        terminalreporter.write_line(
+            f"green-light: {len(ran)} of {total} serial test(s) ran; "
+            + "; ".join(parts)
+        )
+
+
+def _listed(nodeids: list[str], most: int = 5) -> str:
+    shown = ", ".join(nodeids[:most])
+    return shown + (f" and {len(nodeids) - most} more" if len(nodeids) > most else "")
 
 
 class SerialWorker:

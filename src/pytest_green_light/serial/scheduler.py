@@ -105,7 +105,7 @@ class SerialScheduling:
         self.placeholder: str | None = None
         self.gate_open = False
         self.gate_closed = False
-        self.serial_done = 0
+        self.serial_ran: set[str] = set()  # by node id: a rerun is the same test
         self.serial_started_at: float | None = None
         self.serial_finished_at: float | None = None
 
@@ -168,7 +168,7 @@ class SerialScheduling:
             self.placeholder = None  # skipped by the worker: it comes before its test
         elif node is self.serial_node and nodeid in self.serial_running:
             self.serial_running.remove(nodeid)
-            self._serial_test_done()
+            self._serial_test_done(nodeid)
         else:
             self.in_flight[node].discard(item_index)
             view = self.views[node]
@@ -202,7 +202,7 @@ class SerialScheduling:
             # where it crashed; otherwise in the first serial test it had.
             if crashed_in is None and not had_parallel_work and self.serial_running:
                 crashed_in = self.serial_running.pop(0)
-                self._serial_test_done()
+                self._serial_test_done(crashed_in)
             self.serial_queue[:0] = self.serial_running
             self.serial_running = []
         self.collections.pop(node, None)
@@ -211,11 +211,11 @@ class SerialScheduling:
 
     # -- the serial phase ---------------------------------------------------------
 
-    def _serial_test_done(self) -> None:
+    def _serial_test_done(self, nodeid: str) -> None:
         """One serial test finished (passed, failed, or crashed its worker), or was
         let go without running because the gate closed."""
         if self.gate_open:
-            self.serial_done += 1
+            self.serial_ran.add(nodeid)
         if not self.serial_running and not self.serial_queue:
             self.serial_finished_at = time.monotonic()
 
