@@ -252,3 +252,59 @@ def test_a_sync_test_carries_none_of_the_plugins_fixtures(
     assert names["sync_0"][0] == "_green_light_session_loop"
     for later in ("sync_1", "sync_2"):
         assert not [name for name in names[later] if "green_light" in name], names
+
+
+OWN_LOOP_WITH_FIXTURES = """
+import asyncio
+import pytest
+from facts import async_fixture, record
+
+
+@async_fixture(scope="session")
+async def session_loop():
+    return asyncio.get_running_loop()
+
+
+@async_fixture
+async def fixture_loop():
+    yield asyncio.get_running_loop()
+
+
+@async_fixture
+async def server():
+    async def echo(reader, writer):
+        writer.write(await reader.readline())
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(echo, "127.0.0.1", 0)
+    yield server.sockets[0].getsockname()[1]
+    server.close()
+    await server.wait_closed()
+
+
+@pytest.mark.green_light(loop_scope="function")
+@pytest.mark.asyncio
+async def test_own_loop_and_its_fixtures(session_loop, fixture_loop, server):
+    assert fixture_loop is asyncio.get_running_loop()
+    assert session_loop is not fixture_loop
+    reader, writer = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", server), 5)
+    writer.write(b"ping\\n")
+    assert await asyncio.wait_for(reader.readline(), 5) == b"ping\\n"
+    writer.close()
+
+
+@pytest.mark.asyncio
+async def test_then_the_worker_loop(session_loop, fixture_loop):
+    assert fixture_loop is asyncio.get_running_loop() is session_loop
+"""
+
+
+def test_a_test_with_its_own_loop_gets_its_function_fixtures_on_it(
+    inner: Inner, asyncio_driver: str, distribution: str
+) -> None:
+    """Its wider-scoped fixtures stay on the worker loop; the next test is back there."""
+    inner.driver, inner.distribution = asyncio_driver, distribution
+    inner.pytester.makepyfile(test_own=OWN_LOOP_WITH_FIXTURES)
+
+    inner.run().assert_outcomes(passed=2)

@@ -220,6 +220,46 @@ def test_set_fixture_loop_scope_before_collection_moves_the_fixture(
 
 
 @needs_pytest_asyncio
+def test_a_loop_scope_set_for_one_set_up_moves_the_fixture(inner: Inner) -> None:
+    inner.pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = session\n")
+    inner.pytester.makeconftest(
+        """
+        import pytest
+        from pytest_green_light import upstream
+
+        @pytest.hookimpl(wrapper=True, tryfirst=True)
+        def pytest_fixture_setup(fixturedef):
+            if fixturedef.argname != "moved":
+                return (yield)
+            with upstream.fixture_loop_scope_set_to(fixturedef.func, "function"):
+                return (yield)
+        """
+    )
+    inner.pytester.makepyfile(
+        """
+        import asyncio
+        import pytest
+        import pytest_asyncio
+
+        @pytest_asyncio.fixture
+        async def moved():
+            return asyncio.get_running_loop()
+
+        @pytest.mark.asyncio(loop_scope="function")
+        async def test_x(moved):
+            assert moved is asyncio.get_running_loop()
+        """
+    )
+
+    result = pytest_asyncio_alone(inner)
+
+    assert result.ret == 0, broke(
+        "pytest-asyncio reading a fixture's _loop_scope when it sets the fixture up\n"
+        + result.stdout.str()
+    )
+
+
+@needs_pytest_asyncio
 def test_pytest_asyncio_makes_its_loops_with_the_event_loop_policy(
     inner: Inner,
 ) -> None:

@@ -25,6 +25,7 @@ module, and must not import asyncio.
 from __future__ import annotations
 
 import contextlib
+import inspect
 import sys
 import warnings
 from collections.abc import Callable, Iterator
@@ -110,6 +111,28 @@ def fixture_loop_scope(func: object) -> str | None:
     """
     scope = getattr(func, "_loop_scope", None)
     return None if scope is None else str(scope)
+
+
+@contextlib.contextmanager
+def fixture_loop_scope_set_to(func: object, scope: str) -> Iterator[None]:
+    """While set up inside the block, an async fixture runs on a loop of ``scope``.
+
+    pytest-asyncio reads ``_loop_scope`` when it sets a fixture up: from its function
+    (1.3-1.5), or from the function the wrapper it made at collection wraps
+    (0.24-1.2). Nothing public sets a fixture's loop scope for one test.
+    """
+    target = inspect.unwrap(func)  # type: ignore[arg-type]
+    target = getattr(target, "__func__", target)  # a fixture method
+    missing = object()
+    previous = target.__dict__.get("_loop_scope", missing)
+    target._loop_scope = scope
+    try:
+        yield
+    finally:
+        if previous is missing:
+            del target._loop_scope
+        else:
+            target._loop_scope = previous
 
 
 def set_fixture_loop_scope(func: object, scope: str) -> None:

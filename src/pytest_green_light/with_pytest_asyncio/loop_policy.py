@@ -146,7 +146,16 @@ class PytestAsyncioBridge:
             )
         created = self.lifecycle.worker.task_factory.created if promised else -1
         try:
-            result = yield
+            if (
+                promised
+                and fixturedef.scope == "function"
+                and self.lifecycle.own_loop is not None
+            ):
+                # A test with a loop of its own: its function-scoped fixtures too.
+                with upstream.fixture_loop_scope_set_to(fixturedef.func, "function"):
+                    result = yield
+            else:
+                result = yield
         finally:
             self._setting_up.pop()
         if promised and self.lifecycle.worker.task_factory.created == created:
