@@ -848,7 +848,11 @@ def test_password_never_shown(
         ),
         (
             "sqlite:///app.db",
-            "The database URL sqlite:///app.db (from --green-light-db-url) cannot be used with SQLAlchemy's asyncio extension: *not async*",
+            "The database URL sqlite:///app.db (from --green-light-db-url) names the sync driver 'sqlite'; SQLAlchemy's asyncio extension needs an async one, such as *",
+        ),
+        (
+            "postgresql+psycopg2://u:hush@h/app",
+            "The database URL postgresql+psycopg2://u:***@h/app (from --green-light-db-url) names the sync driver 'postgresql+psycopg2'; *",
         ),
         (
             "mysql+aiomysqlx://u:hush@h/app",
@@ -868,6 +872,7 @@ def test_password_never_shown(
         "sqlite-uri-filename",
         "unknown-driver",
         "sync-driver",
+        "sync-driver-not-installed",
         "unknown-dialect",
         "no-database-name",
     ],

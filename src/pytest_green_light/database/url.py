@@ -87,6 +87,16 @@ def parse_database_url(raw: str, source: str) -> URL:
     url = _parse(raw, source)
     shown = masked(url)
     try:
+        dialect = url.get_dialect()  # SQLAlchemy's module: the driver is not imported
+    except NoSuchModuleError:
+        dialect = None
+    if dialect is not None and not getattr(dialect, "is_async", False):
+        raise pytest.UsageError(
+            f"The database URL {shown} (from {source}) names the sync driver "
+            f"{url.drivername!r}; SQLAlchemy's asyncio extension needs an async one, "
+            "such as postgresql+asyncpg, postgresql+psycopg or sqlite+aiosqlite."
+        )
+    try:
         # Loads the dialect and imports the driver, without connecting.
         create_async_engine(url)
     except NoSuchModuleError:
