@@ -87,7 +87,8 @@ def parse_database_url(raw: str, source: str) -> URL:
     url = _parse(raw, source)
     shown = masked(url)
     try:
-        dialect = url.get_dialect()  # SQLAlchemy's module: the driver is not imported
+        # The dialect an async engine would use; SQLAlchemy's module, not the driver.
+        dialect = url.get_dialect().get_async_dialect_cls(url)
     except NoSuchModuleError:
         dialect = None
     if dialect is not None and not getattr(dialect, "is_async", False):
