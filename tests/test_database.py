@@ -30,7 +30,14 @@ import sqlalchemy.dialects.postgresql.psycopg
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.pool import NullPool
 
-from conftest import AS_GIVEN, DRIVERS, HAS_PYTEST_ASYNCIO, USUAL_DRIVER, Inner
+from conftest import (
+    AS_GIVEN,
+    DRIVERS,
+    HAS_PYTEST_ASYNCIO,
+    USUAL_DRIVER,
+    Inner,
+    usual_only,
+)
 from pytest_green_light import worker_database_url
 from pytest_green_light.database.url import parse_database_url
 
@@ -741,7 +748,11 @@ def test_serial(green_light_db_url):
 """
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "asyncpg"], indirect=True)
+# compat: the nox cells run the less usual cases.
+@pytest.mark.compat
+@pytest.mark.parametrize(
+    "backend", usual_only(["sqlite", "asyncpg"], "asyncpg"), indirect=True
+)
 def test_ctrl_c_to_the_controller_in_the_serial_phase_leaves_no_database(
     db_inner: Inner, backend: Backend
 ) -> None:
@@ -969,9 +980,15 @@ def test_a_sqlite_directory_that_does_not_exist_is_one_error_at_session_start(
     assert db_inner.facts() == []
 
 
+# compat: the nox cells run the less usual cases.
+@pytest.mark.compat
 @pytest.mark.parametrize("distribution", ["n0", "n2"])
 @pytest.mark.parametrize(
-    "listing", ["--collect-only", "--fixtures", "--fixtures-per-test", "--setup-plan"]
+    "listing",
+    usual_only(
+        ["--collect-only", "--fixtures", "--fixtures-per-test", "--setup-plan"],
+        "--collect-only",
+    ),
 )
 def test_a_run_that_runs_no_tests_touches_no_database(
     db_inner: Inner, listing: str, distribution: str
