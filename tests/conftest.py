@@ -172,6 +172,21 @@ def pg_url() -> URL:
     return make_url(url)
 
 
+@pytest.fixture(scope="session")
+def mysql_url() -> URL:
+    """The MariaDB server scripts/test starts; without one the test fails (a MariaDB
+    test must never skip)."""
+    url = os.environ.get("GREEN_LIGHT_TEST_MYSQL_URL")
+    if not url:
+        pytest.fail(
+            "$GREEN_LIGHT_TEST_MYSQL_URL is not set: run the tests with scripts/test, "
+            "which starts a MariaDB server, or point it at a user with every privilege "
+            "on a server of your own.",
+            pytrace=False,
+        )
+    return make_url(url)
+
+
 def outcomes(inner: Inner, *args: str) -> dict[str, str]:
     """Run the inner suite; each test's outcome by its JUnit name."""
     junit = inner.pytester.path / "junit.xml"
