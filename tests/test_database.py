@@ -12,6 +12,7 @@ import os
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -36,6 +37,7 @@ from conftest import (
     HAS_PYTEST_ASYNCIO,
     USUAL_DRIVER,
     Inner,
+    case,
     usual_only,
 )
 from pytest_green_light import worker_database_url
@@ -69,6 +71,8 @@ async def current_database(session):
     if session.bind.dialect.name == "sqlite":
         rows = (await session.execute(sa.text("PRAGMA database_list"))).all()
         return os.path.basename(rows[0][2]) or ":memory:"
+    if session.bind.dialect.name == "mysql":
+        return await session.scalar(sa.text("SELECT DATABASE()"))
     return await session.scalar(sa.text("SELECT current_database()"))
 """
 
@@ -103,23 +107,32 @@ async def test_commit(green_light_session, green_light_db_url, n):
 class PgAdmin:
     """Looks at and changes the test server directly (psycopg, sync, autocommit)."""
 
+    SYNC_DRIVER = "postgresql+psycopg"
+    MAINTENANCE = "postgres"
+
     def __init__(self, url: URL) -> None:
         self.url = url
         self.prefixes: list[str] = []  # of the databases tests asked for, to drop
         self.engine = sa.create_engine(
-            url.set(drivername="postgresql+psycopg", database="postgres"),
+            self.at(url.set(drivername=self.SYNC_DRIVER), self.MAINTENANCE),
             isolation_level="AUTOCOMMIT",
             poolclass=NullPool,
         )
 
+    LIST = "SELECT datname FROM pg_database"
+
+    @staticmethod
+    def at(url: URL, database: str | None) -> URL:
+        return URL.create(**{**url._asdict(), "database": database})
+
     def databases(self, prefix: str) -> set[str]:
         with self.engine.connect() as conn:
-            names = conn.scalars(sa.text("SELECT datname FROM pg_database")).all()
+            names = conn.scalars(sa.text(self.LIST)).all()
         return {name for name in names if name.startswith(prefix)}
 
-    def execute(self, statement: str, database: str = "postgres") -> None:
+    def execute(self, statement: str, database: str | None = None) -> None:
         engine = sa.create_engine(
-            self.engine.url.set(database=database),
+            self.at(self.engine.url, database or self.MAINTENANCE),
             isolation_level="AUTOCOMMIT",
             poolclass=NullPool,
         )
@@ -130,16 +143,40 @@ class PgAdmin:
     def quote(self, name: str) -> str:
         return self.engine.dialect.identifier_preparer.quote_identifier(name)
 
+    def drop(self, name: str) -> None:
+        self.execute(f"DROP DATABASE {self.quote(name)} WITH (FORCE)")
+
+    def clean_up(self) -> None:
+        """What a test left on purpose (a template, kept databases) or by failing."""
+        for prefix in self.prefixes:
+            for name in self.databases(prefix):
+                self.drop(name)
+        self.engine.dispose()
+
+
+class MysqlAdmin(PgAdmin):
+    """The same for the MariaDB server (PyMySQL, which aiomysql brings)."""
+
+    SYNC_DRIVER = "mysql+pymysql"
+    MAINTENANCE = None  # type: ignore[assignment]
+    LIST = "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA"
+
+    def drop(self, name: str) -> None:
+        self.execute(f"DROP DATABASE {self.quote(name)}")
+
 
 @pytest.fixture
 def pg_admin(pg_url: URL) -> Iterator[PgAdmin]:
     admin = PgAdmin(pg_url)
     yield admin
-    # What a test left on purpose (a template, kept databases) or by failing.
-    for prefix in admin.prefixes:
-        for name in admin.databases(prefix):
-            admin.execute(f"DROP DATABASE {admin.quote(name)} WITH (FORCE)")
-    admin.engine.dispose()
+    admin.clean_up()
+
+
+@pytest.fixture
+def mysql_admin(mysql_url: URL) -> Iterator[PgAdmin]:
+    admin = MysqlAdmin(mysql_url)
+    yield admin
+    admin.clean_up()
 
 
 class Backend:
@@ -148,7 +185,7 @@ class Backend:
     def __init__(self, name: str, base_url: URL, pg_admin: PgAdmin | None) -> None:
         self.name = name
         self.base_url = base_url
-        self.pg_admin = pg_admin
+        self.pg_admin = pg_admin  # the server's, where it is not SQLite
 
     @property
     def option(self) -> str:
@@ -157,6 +194,11 @@ class Backend:
     def database_name(self, worker: str) -> str:
         url = make_url(worker_database_url(self.base_url, worker))
         return os.path.basename(str(url.database))
+
+    def kept_template(self) -> set[str]:
+        """What a kept template is: its database, and its SQLite marker file."""
+        name = self.database_name("template")
+        return {name} if self.pg_admin is not None else {name, f"{name}.green-light"}
 
     def existing(self) -> set[str]:
         """This test's databases that exist now: the base one and any worker's."""
@@ -178,20 +220,29 @@ def make_backend(
         return Backend(name, url, None)
     assert pg_admin is not None
     pg_admin.prefixes.append(database)
+    dialect = "mysql" if isinstance(pg_admin, MysqlAdmin) else "postgresql"
     return Backend(
         name,
-        pg_admin.url.set(drivername=f"postgresql+{name}", database=database),
+        pg_admin.url.set(drivername=f"{dialect}+{name}", database=database),
         pg_admin,
     )
 
 
 BACKENDS = ["sqlite", "asyncpg", "psycopg"]
+MYSQL_DRIVERS = ("aiomysql", "asyncmy")
+
+
+def server_admin(request: pytest.FixtureRequest, backend: str) -> PgAdmin | None:
+    if backend == "sqlite":
+        return None
+    return request.getfixturevalue(
+        "mysql_admin" if backend in MYSQL_DRIVERS else "pg_admin"
+    )
 
 
 @pytest.fixture(params=BACKENDS)
 def backend(request: pytest.FixtureRequest, pytester: pytest.Pytester) -> Backend:
-    admin = None if request.param == "sqlite" else request.getfixturevalue("pg_admin")
-    return make_backend(request.param, pytester, admin)
+    return make_backend(request.param, pytester, server_admin(request, request.param))
 
 
 @pytest.fixture
@@ -271,27 +322,29 @@ def test_worker_database_url_needs_a_database_name() -> None:
 def check_isolation(inner: Inner, backend: Backend, workers: set[str]) -> None:
     facts = facts_by_kind(inner)
     assert {str(fact["worker"]) for fact in facts["test"]} == workers
-    # The hook ran once per worker, on that worker's database.
-    assert sorted(str(f["worker_id"]) for f in facts["hook"]) == sorted(workers)
-    for hook in facts["hook"]:
-        assert hook["url"] == worker_database_url(backend.base_url, str(hook["worker"]))
+    # The hook ran once: under xdist on the template the workers' databases are
+    # copies of (in the controller), else on the database itself.
+    seeded = "master" if workers == {"master"} else "template"
+    assert [f["worker_id"] for f in facts["hook"]] == [seeded]
+    assert facts["hook"][0]["url"] == worker_database_url(backend.base_url, seeded)
     for fact in facts["test"]:
         worker = str(fact["worker"])
         assert fact["url"] == worker_database_url(backend.base_url, worker)
         assert fact["database"] == backend.database_name(worker)
         # Only this worker's seed row and this test's own commit: every earlier
         # test's commit was rolled back, and session.rollback() undid its last row.
-        assert fact["texts"] == [f"seeded for {worker}", f"note {fact['n']}"]
+        assert fact["texts"] == [f"seeded for {seeded}", f"note {fact['n']}"]
     assert backend.existing() == set(), "created databases are dropped at the end"
 
 
 @pytest.mark.compat
 # Every driver on SQLite (green_light_session is declared for the one driving the
-# tests); PostgreSQL's drivers with the usual one.
+# tests); PostgreSQL's and MySQL's drivers with the usual one.
 @pytest.mark.parametrize(
     ("backend", "driver"),
     [("sqlite", driver) for driver in sorted(DRIVERS)]
-    + [("asyncpg", USUAL_DRIVER), ("psycopg", USUAL_DRIVER)],
+    + [(name, USUAL_DRIVER) for name in ("asyncpg", "psycopg", "aiomysql")]
+    + [case("asyncmy", USUAL_DRIVER, usual=False)],
     indirect=["backend"],
 )
 def test_each_worker_sees_only_its_database_and_commits_are_rolled_back(
@@ -414,7 +467,7 @@ def seed_base_database(backend: Backend, rows: list[str]) -> None:
         backend.pg_admin.execute(
             f"CREATE DATABASE {backend.pg_admin.quote(str(backend.base_url.database))}"
         )
-        url = backend.base_url.set(drivername="postgresql+psycopg")
+        url = backend.base_url.set(drivername=backend.pg_admin.SYNC_DRIVER)
     else:
         url = backend.base_url.set(drivername="sqlite")
     notes = sa.Table(
@@ -450,7 +503,7 @@ async def test_list(green_light_session, n):
 def test_existing_base_database_is_the_template(
     db_inner: Inner, backend: Backend
 ) -> None:
-    """Under xdist each worker gets a copy of it, set up by the hook like any database
+    """Under xdist the template is a copy of it, set up by the hook like any database
     the plugin creates; without xdist it is used as it is, neither set up nor dropped."""
     seed_base_database(backend, ["from migrations"])
     db_inner.pytester.makepyfile(test_list=LISTING_TESTS)
@@ -459,13 +512,13 @@ def test_existing_base_database_is_the_template(
     db_inner.distribution = "n2"
     db_inner.run(backend.option).assert_outcomes(passed=4)
     facts = facts_by_kind(db_inner)
-    assert sorted(str(f["worker_id"]) for f in facts["hook"]) == ["gw0", "gw1"]
+    assert [f["worker_id"] for f in facts["hook"]] == ["template"]
     assert {f["database"] for f in facts["test"]} == {
         backend.database_name("gw0"),
         backend.database_name("gw1"),
     }
     for fact in facts["test"]:
-        assert fact["texts"] == ["from migrations", f"seeded for {fact['worker']}"]
+        assert fact["texts"] == ["from migrations", "seeded for template"]
     assert backend.existing() == {base}
 
     db_inner.facts_path.unlink()
@@ -482,7 +535,8 @@ def test_existing_base_database_is_the_template(
 def test_keep_db_then_replace(db_inner: Inner, backend: Backend) -> None:
     db_inner.distribution = "n2"
     db_inner.pytester.makepyfile(test_list=LISTING_TESTS)
-    workers = {backend.database_name("gw0"), backend.database_name("gw1")}
+    kept = [backend.database_name(name) for name in ("gw0", "gw1", "template")]
+    stored = {*kept[:2], *backend.kept_template()}
 
     result = db_inner.run(backend.option, "--green-light-keep-db")
     result.assert_outcomes(passed=4)
@@ -490,17 +544,17 @@ def test_keep_db_then_replace(db_inner: Inner, backend: Backend) -> None:
         [
             "green-light database: *, kept after the run",
             "green-light: databases kept (--green-light-keep-db): "
-            f"*{backend.database_name('gw0')}, *{backend.database_name('gw1')}",
+            + ", ".join(f"*{name}" for name in kept),
         ]
     )
-    assert backend.existing() == workers
+    assert backend.existing() == stored
 
     db_inner.run(backend.option).assert_outcomes(passed=4)
     assert backend.existing() == set()
-    # The kept databases were replaced, not reused: set up again, one seed row each.
+    # The kept databases were replaced, not reused: the template set up again.
     facts = facts_by_kind(db_inner)
-    assert len(facts["hook"]) == 4
-    assert all(f["texts"] == [f"seeded for {f['worker']}"] for f in facts["test"])
+    assert [f["worker_id"] for f in facts["hook"]] == ["template", "template"]
+    assert all(f["texts"] == ["seeded for template"] for f in facts["test"])
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "asyncpg"], indirect=True)
@@ -568,24 +622,25 @@ def test_crashed_workers_databases_are_dropped_and_leftovers_replaced(
     assert backend.existing() == {
         backend.database_name("gw0"),
         backend.database_name("gw1"),
+        *backend.kept_template(),
     }
     db_inner.facts_path.unlink(missing_ok=True)
     db_inner.run(backend.option, "test_list.py").assert_outcomes(passed=4)
     facts = facts_by_kind(db_inner)["test"]
-    assert all(f["texts"] == [f"seeded for {f['worker']}"] for f in facts)
+    assert all(f["texts"] == ["seeded for template"] for f in facts)
     assert backend.existing() == set()
 
 
 # A double quote (identifier quoting), a single quote (string literals), spaces and an
 # injection attempt, all in one name.
-HOSTILE_NAME = """we"ird spa'ce; DROP DATABASE postgres; --"""
+HOSTILE_NAME = """we"ird 5%spa'ce; DROP DATABASE postgres; --"""
 
 
-@pytest.mark.parametrize("backend_name", ["sqlite", "asyncpg"])
+@pytest.mark.parametrize("backend_name", ["sqlite", "asyncpg", "aiomysql"])
 def test_hostile_database_names(
     db_inner: Inner, backend_name: str, request: pytest.FixtureRequest
 ) -> None:
-    admin = None if backend_name == "sqlite" else request.getfixturevalue("pg_admin")
+    admin = server_admin(request, backend_name)
     database = f"{uuid.uuid4().hex[:6]} {HOSTILE_NAME}"
     backend = make_backend(backend_name, db_inner.pytester, admin, database)
     db_inner.distribution = "n2"
@@ -599,8 +654,469 @@ def test_hostile_database_names(
         backend.database_name("gw1"),
     }
     assert backend.existing() == set()
-    if admin is not None:
+    if admin is not None and not isinstance(admin, MysqlAdmin):
         assert admin.databases("postgres") == {"postgres"}
+
+
+# -- one set-up per run, reused across runs ---------------------------------------
+
+
+def hooks_called(inner: Inner) -> list[object]:
+    """The worker ids the set-up hook was called with since the last look."""
+    called = [f["worker_id"] for f in facts_by_kind(inner)["hook"]]
+    inner.facts_path.unlink(missing_ok=True)
+    return called
+
+
+def write_marker(backend: Backend, marker: str) -> None:
+    """Replace the stored template's marker, as another project's run would leave it."""
+    name = backend.database_name("template")
+    admin = backend.pg_admin
+    if admin is None:
+        directory = os.path.dirname(str(backend.base_url.database))
+        Path(directory, f"{name}.green-light").write_text(marker)
+    elif isinstance(admin, MysqlAdmin):
+        admin.execute(
+            "UPDATE _green_light_template SET marker = "
+            + "'"
+            + marker.replace("'", "''")
+            + "'",
+            name,
+        )
+    else:
+        literal = marker.replace("'", "''")
+        admin.execute(f"COMMENT ON DATABASE {admin.quote(name)} IS '{literal}'")
+
+
+@pytest.mark.compat
+@pytest.mark.parametrize(
+    "backend",
+    [
+        "sqlite",
+        "asyncpg",
+        "aiomysql",
+        case("psycopg", usual=False),
+        case("asyncmy", usual=False),
+    ],
+    indirect=True,
+)
+def test_set_up_once_then_reused_until_the_project_changes(
+    db_inner: Inner, backend: Backend
+) -> None:
+    db_inner.distribution = "n2"
+    db_inner.pytester.makepyfile(test_list=LISTING_TESTS, models="VERSION = 1\n")
+    reuse = "--green-light-reuse-db"
+
+    # Under xdist, once per run, on the template, dropped at the end.
+    once = db_inner.run(backend.option)
+    once.assert_outcomes(passed=4)
+    once.stdout.fnmatch_lines(
+        [
+            "green-light database: *; template *_template* built once in * s",
+            "green-light database: template * built once in * s, copied to 2 "
+            "worker(s) in * s",
+        ]
+    )
+    assert hooks_called(db_inner) == ["template"]
+    assert backend.existing() == set()
+
+    # --green-light-reuse-db builds the template and keeps it...
+    db_inner.run(backend.option, reuse).assert_outcomes(passed=4)
+    assert hooks_called(db_inner) == ["template"]
+    assert backend.existing() == backend.kept_template()
+
+    # ...and the next run copies it without calling the hook.
+    reused = db_inner.run(backend.option, reuse)
+    reused.assert_outcomes(passed=4)
+    reused.stdout.fnmatch_lines(
+        ["green-light database: *; template * reused (fingerprint ????????????)"]
+    )
+    assert hooks_called(db_inner) == []
+    assert {tuple(f["texts"]) for f in facts_by_kind(db_inner)["test"]} <= {
+        ("seeded for template",)
+    }
+    assert backend.existing() == backend.kept_template()
+
+    # A changed model module makes it stale: rebuilt.
+    db_inner.pytester.makepyfile(models="VERSION = 2\n")
+    db_inner.run(backend.option, reuse).assert_outcomes(passed=4)
+    assert hooks_called(db_inner) == ["template"]
+    db_inner.run(backend.option, reuse).assert_outcomes(passed=4)
+    assert hooks_called(db_inner) == []
+
+    # --green-light-create-db rebuilds whatever is stored.
+    db_inner.run(backend.option, reuse, "--green-light-create-db").assert_outcomes(
+        passed=4
+    )
+    assert hooks_called(db_inner) == ["template"]
+
+    # A run without --green-light-reuse-db drops what is stored.
+    db_inner.run(backend.option).assert_outcomes(passed=4)
+    assert hooks_called(db_inner) == ["template"]
+    assert backend.existing() == set()
+
+
+# compat: the nox cells run the less usual cases (here and below).
+@pytest.mark.compat
+@pytest.mark.parametrize(
+    "backend", usual_only(["sqlite", "asyncpg"], "sqlite"), indirect=True
+)
+def test_reuse_without_xdist(db_inner: Inner, backend: Backend) -> None:
+    """The run's database is a copy of the kept template, dropped at the end."""
+    db_inner.pytester.makepyfile(test_list=LISTING_TESTS)
+    reuse = "--green-light-reuse-db"
+
+    db_inner.run(backend.option, reuse).assert_outcomes(passed=4)
+    assert hooks_called(db_inner) == ["template"]
+    assert backend.existing() == backend.kept_template()
+    db_inner.run(backend.option, reuse).assert_outcomes(passed=4)
+    assert hooks_called(db_inner) == []
+    assert backend.existing() == backend.kept_template()
+    # A run that neither reuses nor copies leaves the stored template alone.
+    db_inner.run(backend.option).assert_outcomes(passed=4)
+    assert hooks_called(db_inner) == ["master"]
+    assert backend.existing() == backend.kept_template()
+
+
+def test_the_ini_key_turns_reuse_on(db_inner: Inner) -> None:
+    backend = make_backend("sqlite", db_inner.pytester, None)
+    db_inner.pytester.makepyfile(test_list=LISTING_TESTS)
+    db_inner.distribution = "n2"
+    for _ in range(2):
+        db_inner.run(backend.option, "-o", "green_light_reuse_db=true")
+    assert hooks_called(db_inner) == ["template"]
+    assert backend.existing() == backend.kept_template()
+
+
+@pytest.mark.compat
+@pytest.mark.parametrize(
+    "backend", usual_only(["sqlite", "asyncpg", "aiomysql"], "sqlite"), indirect=True
+)
+def test_a_stored_template_of_another_url_is_one_error_and_left_alone(
+    db_inner: Inner, backend: Backend
+) -> None:
+    db_inner.distribution = "n2"
+    db_inner.pytester.makepyfile(test_list=LISTING_TESTS)
+    reuse = "--green-light-reuse-db"
+    db_inner.run(backend.option, reuse).assert_outcomes(passed=4)
+    other = "postgresql+asyncpg://someone@elsewhere/app"
+    write_marker(backend, f"pytest-green-light template; url={other}; fingerprint=x")
+
+    for args in [(reuse, "--green-light-create-db"), ()]:
+        result = db_inner.run(backend.option, *args)
+        assert result.ret == pytest.ExitCode.USAGE_ERROR
+        result.stderr.fnmatch_lines(
+            [
+                f"ERROR: The stored template '*{backend.database_name('template')}' "
+                f"on * was built for {other}, not *; pytest-green-light leaves it "
+                "alone. Drop it, or use another database name in the URL."
+            ]
+        )
+        assert backend.existing() == backend.kept_template()
+    assert hooks_called(db_inner) == ["template"]
+
+
+@pytest.mark.compat
+@pytest.mark.parametrize(
+    "backend", usual_only(["sqlite", "asyncpg", "aiomysql"], "sqlite"), indirect=True
+)
+def test_a_database_named_like_the_template_that_is_not_ours_is_never_dropped(
+    db_inner: Inner, backend: Backend
+) -> None:
+    name = backend.database_name("template")
+    if backend.pg_admin is None:
+        path = Path(os.path.dirname(str(backend.base_url.database)), name)
+        sqlite3.connect(path).close()
+    else:
+        backend.pg_admin.execute(f"CREATE DATABASE {backend.pg_admin.quote(name)}")
+    db_inner.distribution = "n2"
+    db_inner.pytester.makepyfile(test_list=LISTING_TESTS)
+
+    for args in [("--green-light-reuse-db",), ()]:
+        result = db_inner.run(backend.option, *args)
+        assert result.ret == pytest.ExitCode.USAGE_ERROR
+        result.stderr.fnmatch_lines(
+            [
+                f"ERROR: A database named '*{name}' exists on *, and pytest-green-light "
+                "did not create it, so it will not drop or use it*"
+            ]
+        )
+        assert backend.existing() == {name}
+
+
+FINGERPRINT_HOOKS = {
+    "raises": (
+        "def pytest_green_light_database_fingerprint(config):\n"
+        "    raise RuntimeError('no alembic here')\n",
+        [
+            "ERROR: pytest_green_light_database_fingerprint raised, so "
+            "pytest-green-light cannot tell whether the stored template is up to date:",
+            "Traceback (most recent call last):",
+            "*RuntimeError: no alembic here",
+        ],
+    ),
+    "returns an int": (
+        "def pytest_green_light_database_fingerprint(config):\n    return 3\n",
+        [
+            "ERROR: pytest_green_light_database_fingerprint returned int 3; it must "
+            "return a string (an alembic head revision, say) or None for the plugin's "
+            "own hash."
+        ],
+    ),
+}
+
+
+@pytest.mark.parametrize("hook", sorted(FINGERPRINT_HOOKS))
+def test_a_fingerprint_hook_that_fails_is_one_error(db_inner: Inner, hook: str) -> None:
+    source, expected = FINGERPRINT_HOOKS[hook]
+    conftest = db_inner.pytester.path / "conftest.py"
+    conftest.write_text(conftest.read_text() + "\n\n" + source)
+    backend = make_backend("sqlite", db_inner.pytester, None)
+    db_inner.distribution = "n2"
+    db_inner.pytester.makepyfile(test_list=LISTING_TESTS)
+
+    result = db_inner.run(backend.option, "--green-light-reuse-db")
+
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(expected)
+    assert backend.existing() == set()
+    assert hooks_called(db_inner) == []
+
+
+def test_the_fingerprint_hook_decides_when_to_rebuild(db_inner: Inner) -> None:
+    conftest = db_inner.pytester.path / "conftest.py"
+    conftest.write_text(
+        conftest.read_text()
+        + "\n\ndef pytest_green_light_database_fingerprint(config):\n"
+        + "    return open('revision').read()\n"
+    )
+    backend = make_backend("sqlite", db_inner.pytester, None)
+    db_inner.distribution = "n2"
+    db_inner.pytester.makepyfile(test_list=LISTING_TESTS)
+    reuse = "--green-light-reuse-db"
+    revision = db_inner.pytester.path / "revision"
+
+    revision.write_text("abc123")
+    db_inner.run(backend.option, reuse).assert_outcomes(passed=4)
+    # Any other change to the project leaves the hook's answer, and the template.
+    db_inner.pytester.makepyfile(models="VERSION = 2\n")
+    reused = db_inner.run(backend.option, reuse)
+    reused.stdout.fnmatch_lines(["*template * reused (fingerprint abc123)"])
+    revision.write_text("def456")
+    db_inner.run(backend.option, reuse).assert_outcomes(passed=4)
+    assert hooks_called(db_inner) == ["template", "template"]
+
+
+def test_a_template_others_are_connected_to_is_one_error(
+    db_inner: Inner, pg_backend: Backend
+) -> None:
+    db_inner.distribution = "n2"
+    db_inner.pytester.makepyfile(test_list=LISTING_TESTS)
+    reuse = "--green-light-reuse-db"
+    db_inner.run(pg_backend.option, reuse).assert_outcomes(passed=4)
+    template = pg_backend.database_name("template")
+    held = sa.create_engine(
+        pg_backend.base_url.set(drivername="postgresql+psycopg", database=template),
+        poolclass=NullPool,
+    )
+    with held.connect():
+        result = db_inner.run(pg_backend.option, reuse)
+    held.dispose()
+
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        [
+            f"ERROR: pytest-green-light cannot copy the database '{template}' on "
+            "127.0.0.1:* for the workers: 1 other connection(s) to it are open.",
+            "PostgreSQL copies the database * only while nobody is connected to it*",
+        ]
+    )
+    assert pg_backend.existing() == pg_backend.kept_template()
+
+
+def test_a_role_that_may_not_copy_the_urls_database_is_one_error(
+    db_inner: Inner, pg_admin: PgAdmin
+) -> None:
+    """The URL's database belongs to another role: PostgreSQL lets only its owner
+    (or a superuser) copy it."""
+    role = f"gl_role_{uuid.uuid4().hex[:8]}"
+    pg_admin.execute(
+        f"CREATE ROLE {pg_admin.quote(role)} LOGIN CREATEDB PASSWORD 'rolepw'"
+    )
+    backend = make_backend("asyncpg", db_inner.pytester, pg_admin)
+    seed_base_database(backend, [])
+    try:
+        url = backend.base_url.set(username=role, password="rolepw")
+        db_inner.distribution = "n2"
+        db_inner.pytester.makepyfile(test_list=LISTING_TESTS)
+
+        result = db_inner.run(f"--green-light-db-url={url.render_as_string(False)}")
+
+        assert result.ret == pytest.ExitCode.USAGE_ERROR
+        base = backend.base_url.database
+        result.stderr.fnmatch_lines(
+            [
+                "ERROR: pytest-green-light could not create the database "
+                f"'{base}_template' on 127.0.0.1:*",
+                f"PostgreSQL lets a role copy the database '{base}' only if it owns it*",
+            ]
+        )
+        assert backend.existing() == {base}
+    finally:
+        pg_admin.execute(f"DROP ROLE {pg_admin.quote(role)}")
+
+
+# -- MySQL and MariaDB ------------------------------------------------------------
+
+
+def test_mariadb_user_without_create_and_drop(
+    db_inner: Inner, mysql_admin: PgAdmin
+) -> None:
+    user = f"gl_user_{uuid.uuid4().hex[:8]}"
+    # %%: PyMySQL formats the statement, parameters or not.
+    mysql_admin.execute(f"CREATE USER '{user}'@'%%' IDENTIFIED BY 'userpw'")
+    mysql_admin.execute(f"GRANT SELECT ON *.* TO '{user}'@'%%'")
+    try:
+        url = mysql_admin.url.set(username=user, password="userpw", database="gl_app")
+        db_inner.distribution = "n2"
+        db_inner.pytester.makepyfile(test_list=LISTING_TESTS)
+
+        result = db_inner.run(f"--green-light-db-url={url.render_as_string(False)}")
+
+        assert result.ret == pytest.ExitCode.USAGE_ERROR
+        result.stderr.fnmatch_lines(
+            [
+                f"ERROR: The MySQL/MariaDB user '{user}' on 127.0.0.1:* lacks the "
+                "CREATE and DROP privilege on 'gl_app_template' and the workers' "
+                "gl_app_gw0, gl_app_gw1..., which pytest-green-light needs to create "
+                "and drop the workers' databases. Grant it with "
+                f"`GRANT ALL ON `gl\\_app%`.* TO {user};`, or use a user that has it."
+            ]
+        )
+        assert sum("ERROR" in line for line in result.errlines) == 1
+    finally:
+        mysql_admin.execute(f"DROP USER '{user}'@'%%'")
+
+
+def test_mariadb_server_not_answering_and_long_names(
+    db_inner: Inner, mysql_admin: PgAdmin
+) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    db_inner.distribution = "n2"
+    db_inner.pytester.makepyfile(test_list=LISTING_TESTS)
+
+    gone = db_inner.run(
+        f"--green-light-db-url=mysql+aiomysql://u:hu%3Ash@127.0.0.1:{port}/gl_app"
+    )
+    assert gone.ret == pytest.ExitCode.USAGE_ERROR
+    gone.stderr.fnmatch_lines(
+        [
+            "ERROR: pytest-green-light could not connect to the MySQL/MariaDB server "
+            f"at 127.0.0.1:{port} (as mysql+aiomysql://u:***@127.0.0.1:{port}): *",
+            "Check that the server is running and that the URL's host, port, user "
+            "and password are right.",
+        ]
+    )
+    assert "hu%3Ash" not in gone.stderr.str() + gone.stdout.str()
+
+    backend = make_backend("aiomysql", db_inner.pytester, mysql_admin, "x" * 61)
+    long = db_inner.run(backend.option)
+    assert long.ret == pytest.ExitCode.USAGE_ERROR
+    long.stderr.fnmatch_lines(
+        [
+            f"ERROR: The database name '{'x' * 61}_gw9' is longer than MySQL's and "
+            "MariaDB's 64 characters, so workers' names would collide. Use a shorter "
+            "database name in the URL."
+        ]
+    )
+
+
+MYSQL_SCHEMA = """
+import sqlalchemy as sa
+from facts import record
+
+
+async def pytest_green_light_setup_database(engine, worker_id):
+    async with engine.begin() as conn:
+        for statement in [
+            "CREATE TABLE authors (id INT PRIMARY KEY AUTO_INCREMENT, name VARCHAR(50))",
+            "CREATE TABLE books (id INT PRIMARY KEY AUTO_INCREMENT, author_id INT, "
+            "title VARCHAR(50), shout VARCHAR(50) AS (UPPER(title)) VIRTUAL, "
+            "FOREIGN KEY (author_id) REFERENCES authors (id))",
+            "INSERT INTO authors (name) VALUES ('Ann'), ('Bo')",
+            "INSERT INTO books (author_id, title) VALUES (1, 'one'), (2, 'two')",
+            "CREATE VIEW titles AS SELECT title FROM books",
+        ]:
+            await conn.exec_driver_sql(statement)
+    record("hook", worker_id=worker_id)
+"""
+
+MYSQL_COPY_TESTS = """
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+
+@pytest.mark.asyncio
+async def test_the_copy_is_whole(green_light_engine):
+    async with green_light_engine.connect() as conn:
+        shouts = (await conn.exec_driver_sql("SELECT shout FROM books ORDER BY id")).all()
+        assert [row[0] for row in shouts] == ["ONE", "TWO"]
+        titles = (await conn.exec_driver_sql("SELECT title FROM titles ORDER BY title")).all()
+        assert [row[0] for row in titles] == ["one", "two"]
+        await conn.exec_driver_sql("INSERT INTO authors (name) VALUES ('Cy')")
+        new_id = await conn.scalar(sa.text("SELECT MAX(id) FROM authors"))
+        assert new_id == 3  # the AUTO_INCREMENT counter came along
+        with pytest.raises(IntegrityError):  # and the foreign key
+            await conn.exec_driver_sql(
+                "INSERT INTO books (author_id, title) VALUES (99, 'orphan')"
+            )
+"""
+
+
+def test_mariadb_copies_keep_keys_generated_columns_views_and_counters(
+    db_inner: Inner, mysql_admin: PgAdmin
+) -> None:
+    db_inner.pytester.makeconftest(MYSQL_SCHEMA)
+    db_inner.pytester.makepyfile(test_copy=MYSQL_COPY_TESTS)
+    backend = make_backend("aiomysql", db_inner.pytester, mysql_admin)
+    db_inner.distribution = "n2"
+
+    db_inner.run(backend.option).assert_outcomes(passed=1)
+
+    assert hooks_called(db_inner) == ["template"]
+    assert backend.existing() == set()
+
+
+def test_a_mariadb_template_with_triggers_is_set_up_per_worker(
+    db_inner: Inner, mysql_admin: PgAdmin
+) -> None:
+    """A copy table by table would lose the trigger: each worker runs the hook."""
+    db_inner.pytester.makeconftest(
+        MYSQL_SCHEMA.replace(
+            '"CREATE VIEW titles AS SELECT title FROM books",',
+            '"CREATE VIEW titles AS SELECT title FROM books", '
+            '"CREATE TRIGGER no_op BEFORE INSERT ON authors FOR EACH ROW SET @x = 1",',
+        )
+    )
+    db_inner.pytester.makepyfile(test_copy=MYSQL_COPY_TESTS)
+    backend = make_backend("aiomysql", db_inner.pytester, mysql_admin)
+    db_inner.distribution = "n2"
+
+    result = db_inner.run(backend.option)
+
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "green-light database: *; template * built once in * s, not copied: it "
+            "holds triggers, which a copy would lose, so each worker's database is set "
+            "up by the hook"
+        ]
+    )
+    assert sorted(map(str, hooks_called(db_inner))) == ["gw0", "gw1", "template"]
+    assert backend.existing() == set()
 
 
 # -- a server of a test's own, to stop ------------------------------------------
@@ -1146,31 +1662,27 @@ async def pytest_green_light_setup_database(engine, worker_id):
 
 @pytest.mark.parametrize("backend", ["sqlite", "asyncpg"], indirect=True)
 def test_failing_setup_hook(db_inner: Inner, backend: Backend) -> None:
-    """Without xdist the run stops with the hook's traceback; under xdist every test of
-    the worker fails with it (a restarted worker would fail again). Nothing is left."""
+    """The run stops with the hook's traceback before any test runs: without xdist
+    from the database itself, under xdist from the template, before any worker
+    starts. Nothing is left."""
     conftest = db_inner.pytester.path / "conftest.py"
     conftest.write_text(conftest.read_text() + FAILING_HOOK)
     db_inner.pytester.makepyfile(test_list=LISTING_TESTS)
 
-    stopped = db_inner.run(backend.option)
-    assert stopped.ret == pytest.ExitCode.USAGE_ERROR
-    stopped.stderr.fnmatch_lines(
-        [
-            "ERROR: pytest_green_light_setup_database failed for *"
-            f"{backend.database_name('master')} (worker master):",
-            "Traceback (most recent call last):",
-            "*conftest.py*, in pytest_green_light_setup_database",
-            "RuntimeError: no schema for master",
-        ]
-    )
-    assert backend.existing() == set()
-
-    db_inner.distribution = "n2"
-    failed = db_inner.run(backend.option)
-    failed.assert_outcomes(errors=4)
-    failed.stdout.fnmatch_lines(["*RuntimeError: no schema for gw?"])
-    failed.stdout.no_fnmatch_line("*replacing crashed worker*")
-    assert backend.existing() == set()
+    for distribution, database in [("n0", "master"), ("n2", "template")]:
+        db_inner.distribution = distribution
+        stopped = db_inner.run(backend.option)
+        assert stopped.ret == pytest.ExitCode.USAGE_ERROR
+        stopped.stderr.fnmatch_lines(
+            [
+                "ERROR: pytest_green_light_setup_database failed for *"
+                f"{backend.database_name(database)} (worker {database}):",
+                "Traceback (most recent call last):",
+                "*conftest.py*, in pytest_green_light_setup_database",
+                f"RuntimeError: no schema for {database}",
+            ]
+        )
+        assert backend.existing() == set()
 
 
 def test_fixtures_without_a_url_say_how_to_give_one(inner: Inner) -> None:

@@ -9,9 +9,9 @@ In every process:
 - ``green_light_session``: a module holding the ``green_light_session`` fixture
   (``database/fixtures.py``).
 - ``green_light_database``, with a database URL: ``DatabaseHooks``
-  (``database/hooks.py``): report_header, sessionstart (the controller checks the
-  server, a worker creates its database), sessionfinish, testnodedown,
-  terminal_summary. An xdist worker whose database could not be set up also gets a
+  (``database/hooks.py``): report_header, sessionstart (the controller builds or
+  reuses the template, a worker copies it into its database), configure_node (hands
+  the template to each worker), sessionfinish, testnodedown, terminal_summary. An xdist worker whose database could not be set up also gets a
   ``FailedSetUp``: runtest_setup.
 
 Unless ``--green-light-no-autouse``, in the xdist controller (the process where xdist's
@@ -129,11 +129,7 @@ def pytest_configure(config: pytest.Config) -> None:
         from pytest_green_light.database import hooks as database_hooks
 
         worker_database = database_hooks.configure(
-            config,
-            plugin_settings.db_url,
-            plugin_settings.db_url_source,
-            controller=controller,
-            keep=plugin_settings.keep_db,
+            config, plugin_settings, controller=controller
         )
         if worker_database is not None:
             config.stash[WORKER_DATABASE_KEY] = worker_database

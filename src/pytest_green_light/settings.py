@@ -32,6 +32,8 @@ class Settings(NamedTuple):
     db_url: str | None
     db_url_source: str  # where db_url came from, for messages
     keep_db: bool
+    reuse_db: bool
+    create_db: bool
 
 
 SETTINGS_KEY = pytest.StashKey[Settings]()
@@ -119,6 +121,20 @@ FLAGS = (
         False,
         "Log lifecycle events to the 'pytest_green_light' logger at DEBUG level.",
         "No lifecycle logging.",
+    ),
+    Flag(
+        "reuse_db",
+        False,
+        "Keep the databases' template after the run and reuse it while its "
+        "fingerprint matches (the set-up hook is then not called).",
+        "Build the template afresh each run and drop it at the end.",
+    ),
+    Flag(
+        "create_db",
+        False,
+        "With --green-light-reuse-db: rebuild the stored template whatever its "
+        "fingerprint.",
+        "Reuse a stored template whose fingerprint matches.",
     ),
     Flag(
         "keep_db",
@@ -252,4 +268,6 @@ def read_settings(config: pytest.Config) -> Settings:
         db_url=db_url,
         db_url_source=db_url_source,
         keep_db=flags["keep_db"],
+        reuse_db=flags["reuse_db"],
+        create_db=flags["create_db"],
     )

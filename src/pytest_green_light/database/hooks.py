@@ -1,11 +1,13 @@
-"""A run with a database URL, hook by hook: the controller's check before any worker
-starts, each worker's database from session start to finish, the header and summary.
+"""A run with a database URL, hook by hook: the run's template, built (or reused) by
+the xdist controller before any worker starts and handed to the workers; each worker's
+database from session start to finish; the header and summary.
 
 Imported only when a URL is configured: it brings in SQLAlchemy.
 """
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import pytest
@@ -14,17 +16,24 @@ from sqlalchemy.engine import URL
 from pytest_green_light import upstream
 from pytest_green_light.database import sqlite
 from pytest_green_light.database.driver_errors import driver_message
-from pytest_green_light.database.postgresql import (
-    check_server,
+from pytest_green_light.database.fingerprint import fingerprint, shown
+from pytest_green_light.database.template import Template
+from pytest_green_light.database.url import (
+    is_memory,
+    masked,
+    parse_database_url,
     require_worker_names_fit,
 )
-from pytest_green_light.database.url import is_memory, masked, parse_database_url
 from pytest_green_light.database.worker_database import WorkerDatabase, run_privately
-from pytest_green_light.process_role import worker_id
+from pytest_green_light.process_role import MASTER, worker_id
+from pytest_green_light.settings import Settings
 
 OUTPUT_KEY = "green_light_database"
 """Where an xdist worker tells the controller what became of its database: dropped,
-``kept`` (its URL, masked) or ``left`` behind (why)."""
+``kept`` (its URL, masked) or ``left`` behind (why), and the ``seconds`` its copy of the
+template took."""
+TEMPLATE_KEY = "green_light_template"
+"""Where the controller tells each worker (``workerinput``) the template to copy."""
 LEFT_BEHIND = (
     "green-light: could not drop the database(s) it created, left behind: {left}. "
     "Drop them by hand, or run again: a run replaces its workers' leftovers."
@@ -39,14 +48,17 @@ class DatabaseHooks:
         self,
         url: URL,
         worker_database: WorkerDatabase | None,
+        template: Template | None,
         *,
         per_worker: bool,
         keep: bool,
     ) -> None:
         self.url = url
         self.worker_database = worker_database
+        self.template = template  # where this process builds or reuses it
         self.per_worker = per_worker
         self.keep = keep
+        self.copy_seconds: list[float] = []  # the workers' copies of the template
         self.kept: list[str] = []
         self.left: list[str] = []  # "<database>: <why>"
         # In the controller: every worker started, and those that said what became
@@ -58,27 +70,39 @@ class DatabaseHooks:
         line = f"green-light database: {masked(self.url)}"
         if self.per_worker and not is_memory(self.url):
             line += f", one per worker ({self.url.database} + _gw0, _gw1...)"
+        template = self.template
+        if template is not None and template.built:
+            line += f"; {_template_line(template)}"
         return line + (", kept after the run" if self.keep else "")
 
+    # tryfirst: in the controller, before xdist starts the workers that copy it.
+    @pytest.hookimpl(tryfirst=True)
     def pytest_sessionstart(self, session: pytest.Session) -> None:
-        """Create this worker's database; in the xdist controller, check the server
-        first, so that a bad URL is one clear error rather than one per worker."""
+        """Build (or reuse) the template, then create this worker's database; the
+        xdist controller checks first, so that a bad URL is one clear error rather
+        than one per worker."""
         if not runs_tests(session.config):
             return
-        if self.worker_database is None:
+        if self.per_worker:
             require_worker_names_fit(self.url, _highest_worker_number(session.config))
-            if self.url.get_backend_name() == "sqlite":
-                if not is_memory(self.url) and _workers_are_local(session.config):
-                    sqlite.require_directory(str(self.url.database))
-            else:
-                run_privately(check_server(self.url))
+            if self.url.get_backend_name() == "sqlite" and self.template is not None:
+                sqlite.require_directory(str(self.url.database))
+        if self.template is not None:
+            try:
+                run_privately(self.template.prepare())
+            except Exception as error:
+                raise _for_the_user(error, self.template.url) from None
+        if self.worker_database is None:
             return
+        if self.template is not None and self.template.not_copied is None:
+            self.worker_database.template = self.template.name
         try:
             run_privately(self.worker_database.set_up())
-        except pytest.UsageError as error:
+        except Exception as error:
+            usage_error = _for_the_user(error, self.worker_database.url)
             if not self.worker_database.own_copy:  # no xdist: one error, run stops
-                raise
-            session.config.pluginmanager.register(FailedSetUp(str(error)))
+                raise usage_error from None
+            session.config.pluginmanager.register(FailedSetUp(str(usage_error)))
 
     # trylast: after pytest's own teardown of session fixtures that use the database
     # (and, in the controller, after xdist's teardown of its workers).
@@ -88,23 +112,43 @@ class DatabaseHooks:
             return
         if self.worker_database is None:
             self._drop_unsettled_workers()
-            return
-        worker_database = self.worker_database
-        outcome: dict[str, str] = {}
+        else:
+            self._tear_down(session.config, self.worker_database)
+        if self.template is not None and self.template.built:
+            self._drop_template(self.template)
+
+    def _drop_template(self, template: Template) -> None:
+        kept = template.reuse or self.keep
+        try:
+            run_privately(template.drop(kept=kept))
+        except Exception as error:
+            self.left.append(_left_behind(template.url, error))
+        else:
+            if kept and not template.reuse:
+                self.kept.append(masked(template.url))
+
+    def _tear_down(
+        self, config: pytest.Config, worker_database: WorkerDatabase
+    ) -> None:
+        outcome: dict[str, Any] = {}
+        if worker_database.template is not None:
+            outcome["seconds"] = worker_database.seconds
         try:
             run_privately(worker_database.tear_down())
         except Exception as error:  # a server gone: the report must stand as it is
-            outcome["left"] = _left_behind(worker_database, error)
+            outcome["left"] = _left_behind(worker_database.url, error)
         else:
             if self.keep and worker_database.created:
                 outcome["kept"] = masked(worker_database.url)
-        workeroutput = getattr(session.config, "workeroutput", None)
+        workeroutput = getattr(config, "workeroutput", None)
         if workeroutput is not None:  # for the controller to list
             workeroutput[OUTPUT_KEY] = outcome
         else:
             self._settle(outcome)
 
-    def _settle(self, outcome: dict[str, str]) -> None:
+    def _settle(self, outcome: dict[str, Any]) -> None:
+        if "seconds" in outcome:
+            self.copy_seconds.append(float(outcome["seconds"]))
         if "kept" in outcome:
             self.kept.append(outcome["kept"])
         if "left" in outcome:
@@ -113,6 +157,9 @@ class DatabaseHooks:
     @pytest.hookimpl(optionalhook=True)
     def pytest_configure_node(self, node: Any) -> None:
         self.workers.add(str(node.gateway.id))
+        template = self.template
+        if template is not None and template.built and template.not_copied is None:
+            node.workerinput[TEMPLATE_KEY] = template.name
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node: Any) -> None:
@@ -131,9 +178,15 @@ class DatabaseHooks:
             try:
                 run_privately(database.drop())
             except Exception as error:
-                self.left.append(_left_behind(database, error))
+                self.left.append(_left_behind(database.url, error))
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        template = self.template
+        if template is not None and self.copy_seconds:
+            terminalreporter.write_line(
+                f"green-light database: {_template_line(template)}, copied to "
+                f"{len(self.copy_seconds)} worker(s) in {max(self.copy_seconds):.2f} s"
+            )
         if self.kept:
             terminalreporter.write_line(
                 "green-light: databases kept (--green-light-keep-db): "
@@ -145,14 +198,41 @@ class DatabaseHooks:
             )
 
 
-def _left_behind(database: WorkerDatabase, error: BaseException) -> str:
-    """``<database>: <why>``, the why in one line, the password masked."""
+def _template_line(template: Template) -> str:
+    """How the run's template came about: ``built once in 0.31 s`` or ``reused
+    (fingerprint 3f2a9c1e)``, and why it is not copied, where it is not."""
+    name = os.path.basename(template.name)
+    line = (
+        f"template {name} reused (fingerprint {shown(template.fingerprint or '')})"
+        if template.reused
+        else f"template {name} built once in {template.seconds:.2f} s"
+    )
+    if template.not_copied is not None:
+        line += (
+            f", not copied: it holds {template.not_copied}, which a copy would lose, "
+            "so each worker's database is set up by the hook"
+        )
+    return line
+
+
+def _for_the_user(error: Exception, url: URL) -> pytest.UsageError:
+    """A usage error as it is; what the server or driver said, as one."""
+    if isinstance(error, pytest.UsageError):
+        return error
+    return pytest.UsageError(
+        f"pytest-green-light could not set up the database {masked(url)}: "
+        f"{driver_message(error, url)}"
+    )
+
+
+def _left_behind(url: URL, error: BaseException) -> str:
+    """``<database> (<why>)``, the why in one line, the password masked."""
     why = (
         str(error).splitlines()[0]
         if isinstance(error, pytest.UsageError)
-        else driver_message(error, database.url)
+        else driver_message(error, url)
     )
-    return f"{masked(database.url)} ({why})"
+    return f"{masked(url)} ({why})"
 
 
 # Options of runs that list or plan tests without running any (IDE test discovery):
@@ -194,23 +274,52 @@ def _highest_worker_number(config: pytest.Config) -> int:
 
 
 def configure(
-    config: pytest.Config, raw_url: str, source: str, *, controller: bool, keep: bool
+    config: pytest.Config, settings: Settings, *, controller: bool
 ) -> WorkerDatabase | None:
     """Check the URL and register the hooks; this worker's database (None in the
     controller)."""
-    url = parse_database_url(raw_url, source)
+    assert settings.db_url is not None
+    url = parse_database_url(settings.db_url, settings.db_url_source)
+    # The template: built by the controller for its workers, or by a run without
+    # xdist that keeps it; not for in-memory databases, nor for SQLite files on
+    # remote workers' disks.
+    this_worker = worker_id(config)
+    builds_template = (
+        controller or (settings.reuse_db and this_worker == MASTER)
+    ) and not (
+        is_memory(url)
+        or (url.get_backend_name() == "sqlite" and not _workers_are_local(config))
+    )
+    template = (
+        Template(
+            url,
+            config.hook.pytest_green_light_setup_database,
+            reuse=settings.reuse_db,
+            rebuild=settings.create_db,
+            fingerprint=lambda: fingerprint(config, url),
+        )
+        if builds_template
+        else None
+    )
     worker_database = (
         None
         if controller
         else WorkerDatabase(
             url,
-            worker_id(config),
-            keep=keep,
+            this_worker,
+            keep=settings.keep_db,
             setup_hook=config.hook.pytest_green_light_setup_database,
+            template=getattr(config, "workerinput", {}).get(TEMPLATE_KEY),
         )
     )
     config.pluginmanager.register(
-        DatabaseHooks(url, worker_database, per_worker=controller, keep=keep),
+        DatabaseHooks(
+            url,
+            worker_database,
+            template,
+            per_worker=controller,
+            keep=settings.keep_db,
+        ),
         "green_light_database",
     )
     return worker_database

@@ -19,28 +19,35 @@ from pytest_green_light.database.url import masked
 
 # CREATE/DROP DATABASE run from here, never from the database itself.
 MAINTENANCE_DATABASE = "postgres"
-# PostgreSQL cuts longer identifiers, so gw0 and gw1 could end up with one name.
-POSTGRES_MAX_NAME_BYTES = 63
 CONNECT_TIMEOUT_SECONDS = 10
 # SQLSTATE "object in use": a template database with open connections.
 _OBJECT_IN_USE = "55006"
+# SQLSTATE "insufficient privilege": copying a database one does not own.
+_INSUFFICIENT_PRIVILEGE = "42501"
 
 
 class PostgresServer:
-    """CREATE and DROP DATABASE on the server a URL points at."""
+    """CREATE and DROP DATABASE on the server a URL points at (``servers.Server``),
+    through a connection to its maintenance database (``connected()``)."""
 
     def __init__(self, url: URL) -> None:
         self.url = url
         self.address = f"{url.host or 'localhost'}:{url.port or 5432}"
+        self._connection: AsyncConnection | None = None
 
     def _connect_args(self) -> dict[str, Any]:
         if self.url.get_driver_name() == "asyncpg":
             return {"timeout": CONNECT_TIMEOUT_SECONDS}
         return {"connect_timeout": CONNECT_TIMEOUT_SECONDS}
 
+    @property
+    def connection(self) -> AsyncConnection:
+        assert self._connection is not None, "used inside connected() only"
+        return self._connection
+
     @contextlib.asynccontextmanager
-    async def admin(self) -> AsyncIterator[AsyncConnection]:
-        """A connection to the maintenance database, outside any transaction."""
+    async def connected(self) -> AsyncIterator[PostgresServer]:
+        """Connected to the maintenance database, outside any transaction."""
         admin_url = self.url.set(database=MAINTENANCE_DATABASE)
         engine = create_async_engine(
             admin_url,
@@ -50,7 +57,7 @@ class PostgresServer:
         )
         try:
             try:
-                connection = await engine.connect()
+                self._connection = await engine.connect()
             except Exception as error:
                 raise pytest.UsageError(
                     f"pytest-green-light could not connect to the PostgreSQL server at "
@@ -59,14 +66,19 @@ class PostgresServer:
                     "that the URL's host, port, user and password are right."
                 ) from None
             try:
-                yield connection
+                yield self
             finally:
-                await connection.close()
+                await self._connection.close()
+                self._connection = None
         finally:
             await engine.dispose()
 
-    async def require_createdb(self, connection: AsyncConnection, name: str) -> None:
-        allowed = await connection.scalar(
+    def _quote(self, name: str) -> str:
+        """A quoted identifier, always: names come from the URL and may hold anything."""
+        return self.connection.dialect.identifier_preparer.quote_identifier(name)
+
+    async def require_create(self, name: str, *, also: str = "") -> None:
+        allowed = await self.connection.scalar(
             text(
                 "SELECT rolcreatedb OR rolsuper FROM pg_roles "
                 "WHERE rolname = current_user"
@@ -74,40 +86,41 @@ class PostgresServer:
         )
         if not allowed:
             user = self.url.username or "(the default user)"
-            quoted = _quote(connection, user)
             raise pytest.UsageError(
                 f"The PostgreSQL role {user!r} on {self.address} may not create "
-                f"databases, and pytest-green-light needs to create {name}. Grant it "
-                f"with `ALTER ROLE {quoted} CREATEDB;`, or use a role that may."
+                f"databases, and pytest-green-light needs to create {name!r}{also}. Grant it "
+                f"with `ALTER ROLE {self._quote(user)} CREATEDB;`, or use a role that may."
             )
 
-    @staticmethod
-    async def exists(connection: AsyncConnection, name: str) -> bool:
-        found = await connection.scalar(
+    async def exists(self, name: str) -> bool:
+        found = await self.connection.scalar(
             text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}
         )
         return found is not None
 
-    async def create(
-        self, connection: AsyncConnection, name: str, template: str | None
-    ) -> None:
-        statement = f"CREATE DATABASE {_quote(connection, name)}"
+    async def not_copied(self, name: str) -> str | None:
+        return None  # CREATE DATABASE … TEMPLATE copies everything
+
+    async def create(self, name: str, template: str | None) -> None:
+        statement = f"CREATE DATABASE {self._quote(name)}"
         if template is not None:
-            statement += f" TEMPLATE {_quote(connection, template)}"
+            statement += f" TEMPLATE {self._quote(template)}"
         try:
-            await connection.exec_driver_sql(statement)
+            await self.connection.exec_driver_sql(statement)
         except SQLAlchemyError as error:
             why = ""
             if sqlstate(error) == _OBJECT_IN_USE:
                 why = "\n" + _template_in_use(str(template))
+            elif sqlstate(error) == _INSUFFICIENT_PRIVILEGE and template is not None:
+                why = "\n" + _may_not_copy(str(template), self.url.username)
             raise pytest.UsageError(
                 f"pytest-green-light could not create the database {name!r} on "
                 f"{self.address}: {driver_message(error, self.url)}{why}"
             ) from None
 
-    async def require_unused(self, connection: AsyncConnection, name: str) -> None:
-        """The template database has no connections, so it can be copied."""
-        others = await connection.scalar(
+    async def require_unused(self, name: str) -> None:
+        """The database has no connections, so it can be copied."""
+        others = await self.connection.scalar(
             text(
                 "SELECT count(*) FROM pg_stat_activity "
                 "WHERE datname = :name AND pid <> pg_backend_pid()"
@@ -121,13 +134,40 @@ class PostgresServer:
                 f"are open.\n{_template_in_use(name)}"
             )
 
-    async def drop(self, connection: AsyncConnection, name: str) -> None:
+    async def drop(self, name: str) -> None:
         # FORCE (PostgreSQL 13+) ends connections left behind, a crashed run's too.
-        force = (connection.dialect.server_version_info or (0,)) >= (13,)
-        await connection.exec_driver_sql(
-            f"DROP DATABASE IF EXISTS {_quote(connection, name)}"
+        force = (self.connection.dialect.server_version_info or (0,)) >= (13,)
+        await self.connection.exec_driver_sql(
+            f"DROP DATABASE IF EXISTS {self._quote(name)}"
             + (" WITH (FORCE)" if force else "")
         )
+
+    async def mark(self, name: str, marker: str) -> None:
+        """Store ``marker`` with the database: its comment, which is not copied with
+        it (a table would be, into every worker's schema)."""
+        literal = marker.replace("'", "''")
+        await self.connection.exec_driver_sql(
+            f"COMMENT ON DATABASE {self._quote(name)} IS '{literal}'"
+        )
+
+    async def marker(self, name: str) -> str | None:
+        found = await self.connection.scalar(
+            text(
+                "SELECT shobj_description(oid, 'pg_database') FROM pg_database "
+                "WHERE datname = :name"
+            ),
+            {"name": name},
+        )
+        return None if found is None else str(found)
+
+
+def _may_not_copy(template: str, user: str | None) -> str:
+    return (
+        f"PostgreSQL lets a role copy the database {template!r} only if it owns it (or "
+        "is a superuser, or the database is marked a template): "
+        f'`ALTER DATABASE "{template}" OWNER TO "{user}";`, or let '
+        "pytest-green-light build the workers' databases from empty ones."
+    )
 
 
 def _template_in_use(template: str) -> str:
@@ -135,36 +175,3 @@ def _template_in_use(template: str) -> str:
         f"PostgreSQL copies the database {template!r} only while nobody is connected "
         "to it: close its other connections (psql, a development server) and run again."
     )
-
-
-def _quote(connection: AsyncConnection, name: str) -> str:
-    """A quoted identifier, always: names come from the URL and may hold anything."""
-    return connection.dialect.identifier_preparer.quote_identifier(name)
-
-
-def require_name_fits(name: str) -> None:
-    if len(name.encode()) > POSTGRES_MAX_NAME_BYTES:
-        raise pytest.UsageError(
-            f"The database name {name!r} is longer than PostgreSQL's "
-            f"{POSTGRES_MAX_NAME_BYTES} bytes, so workers' names would collide. "
-            "Use a shorter database name in the URL."
-        )
-
-
-def require_worker_names_fit(url: URL, highest_worker: int) -> None:
-    """Up front, in the xdist controller: every worker's PostgreSQL database name
-    fits (gw0 up to ``gw{highest_worker}``, replaced workers included)."""
-    if url.get_backend_name() == "postgresql":
-        require_name_fits(f"{url.database}_gw{highest_worker}")
-
-
-async def check_server(url: URL) -> None:
-    """Before any worker starts: the server is reachable and lets us create databases."""
-    if url.get_backend_name() != "postgresql":
-        return
-    server = PostgresServer(url)
-    base = str(url.database)
-    async with server.admin() as connection:
-        await server.require_createdb(connection, f"{base}_gw0, _gw1...")
-        if await server.exists(connection, base):
-            await server.require_unused(connection, base)

@@ -1,5 +1,5 @@
-"""SQLite: a worker's database file created (a copy of the URL's file when there is
-one) and removed with its journal files."""
+"""SQLite: database files created (as copies of another file, or empty) and removed
+with their journal files; ``SqliteFiles`` is the ``servers.Server`` for them."""
 
 from __future__ import annotations
 
@@ -60,3 +60,44 @@ def _connect(path: str) -> sqlite3.Connection:
             f"pytest-green-light could not create the SQLite database {path!r}: "
             f"{error}. Check that its directory exists and is writable."
         ) from None
+
+
+MARKER_SUFFIX = ".green-light"
+
+
+class SqliteFiles:
+    """The ``servers.Server`` of SQLite: names are file paths."""
+
+    address = "this machine"
+
+    async def exists(self, name: str) -> bool:
+        return os.path.exists(name)
+
+    async def require_create(self, name: str, *, also: str = "") -> None:
+        return None  # the directory was checked in the xdist controller
+
+    async def require_unused(self, name: str) -> None:
+        return None  # a backup copies a file others have open
+
+    async def not_copied(self, name: str) -> str | None:
+        return None  # a backup copies everything
+
+    async def create(self, name: str, template: str | None) -> None:
+        create(name, template)
+
+    async def drop(self, name: str) -> None:
+        remove(name)
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(name + MARKER_SUFFIX)
+
+    async def mark(self, name: str, marker: str) -> None:
+        """Store ``marker`` in a side-car file: SQLite has no database comments."""
+        with open(name + MARKER_SUFFIX, "w") as side_car:
+            side_car.write(marker)
+
+    async def marker(self, name: str) -> str | None:
+        try:
+            with open(name + MARKER_SUFFIX) as side_car:
+                return side_car.read()
+        except FileNotFoundError:
+            return None

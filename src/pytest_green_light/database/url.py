@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from pytest_green_light.database.driver_errors import driver_message
 
-SUPPORTED_BACKENDS = ("sqlite", "postgresql")
+SUPPORTED_BACKENDS = ("sqlite", "postgresql", "mysql")
 
 
 def worker_database_url(url: str | URL, worker_id: str | None) -> str:
@@ -24,17 +24,68 @@ def worker_database_url(url: str | URL, worker_id: str | None) -> str:
     parsed = make_url(url)
     if worker_id in (None, "master") or is_memory(parsed):
         return url if isinstance(url, str) else _render(parsed)
-    database = parsed.database
+    return _render(_suffixed(parsed, worker_id))
+
+
+TEMPLATE_SUFFIX = "template"
+
+
+def template_database_url(url: URL) -> URL:
+    """The template the workers' databases are copies of: ``app_template``,
+    ``app_template.db``."""
+    return _suffixed(url, TEMPLATE_SUFFIX)
+
+
+def _suffixed(url: URL, suffix: str) -> URL:
+    database = url.database
     if not database:
         raise ValueError(
-            f"{masked(parsed)} names no database to derive {worker_id}'s database from"
+            f"{masked(url)} names no database to derive the {suffix} database from"
         )
-    if parsed.get_backend_name() == "sqlite":
-        if parsed.query.get("uri") in ("true", "1"):
+    if url.get_backend_name() == "sqlite":
+        if url.query.get("uri") in ("true", "1"):
             raise ValueError("SQLite URI filenames (?uri=true) are not supported")
         root, extension = os.path.splitext(database)
-        return _render(parsed.set(database=f"{root}_{worker_id}{extension}"))
-    return _render(parsed.set(database=f"{database}_{worker_id}"))
+        return url.set(database=f"{root}_{suffix}{extension}")
+    return url.set(database=f"{database}_{suffix}")
+
+
+# Servers cut longer names (PostgreSQL: bytes; MySQL and MariaDB: characters), so
+# gw0 and gw1 could end up with one name.
+NAME_LIMITS = {
+    "postgresql": ("PostgreSQL's", 63, "bytes"),
+    "mysql": ("MySQL's and MariaDB's", 64, "characters"),
+}
+
+
+def require_name_fits(url: URL) -> None:
+    limit = NAME_LIMITS.get(url.get_backend_name())
+    if limit is None:
+        return
+    (servers, most, unit), name = limit, str(url.database)
+    length = len(name.encode()) if unit == "bytes" else len(name)
+    if length > most:
+        raise pytest.UsageError(
+            f"The database name {name!r} is longer than {servers} {most} {unit}, so "
+            "workers' names would collide. Use a shorter database name in the URL."
+        )
+
+
+def require_worker_names_fit(url: URL, highest_worker: int) -> None:
+    """Up front, in the xdist controller: the template's and every worker's database
+    name fit (gw0 up to ``gw{highest_worker}``, replaced workers included)."""
+    if url.get_backend_name() not in NAME_LIMITS:
+        return
+    require_name_fits(_suffixed(url, f"gw{highest_worker}"))
+    require_name_fits(template_database_url(url))
+
+
+def without(url: URL, part: str) -> URL:
+    """``url`` without its ``password`` or ``database`` (``URL.set`` takes None for
+    "as it is")."""
+    parts = url._asdict()
+    parts[part] = None
+    return URL.create(**parts)
 
 
 def _render(url: URL, *, hide_password: bool = False) -> str:
@@ -95,7 +146,8 @@ def parse_database_url(raw: str, source: str) -> URL:
         raise pytest.UsageError(
             f"The database URL {shown} (from {source}) names the sync driver "
             f"{url.drivername!r}; SQLAlchemy's asyncio extension needs an async one, "
-            "such as postgresql+asyncpg, postgresql+psycopg or sqlite+aiosqlite."
+            "such as postgresql+asyncpg, postgresql+psycopg, mysql+aiomysql or "
+            "sqlite+aiosqlite."
         )
     try:
         # Loads the dialect and imports the driver, without connecting.
@@ -118,8 +170,8 @@ def parse_database_url(raw: str, source: str) -> URL:
         ) from None
     if url.get_backend_name() not in SUPPORTED_BACKENDS:
         raise pytest.UsageError(
-            f"pytest-green-light creates per-worker databases for SQLite and "
-            f"PostgreSQL; {shown} (from {source}) is {url.get_backend_name()}."
+            "pytest-green-light creates per-worker databases for SQLite, PostgreSQL, "
+            f"MySQL and MariaDB; {shown} (from {source}) is {url.get_backend_name()}."
         )
     if url.get_backend_name() == "sqlite" and (
         url.query.get("uri") in ("true", "1") or str(url.database).startswith("file:")
@@ -129,7 +181,7 @@ def parse_database_url(raw: str, source: str) -> URL:
             "(file:…?uri=true), which pytest-green-light cannot give each worker a "
             "copy of. Use a path: sqlite+aiosqlite:///app.db."
         )
-    if url.get_backend_name() == "postgresql" and not url.database:
+    if url.get_backend_name() != "sqlite" and not url.database:
         raise pytest.UsageError(
             f"The database URL {shown} (from {source}) names no database; each "
             "worker's database is named after it (app_gw0, app_gw1…). Add one: "

@@ -2,15 +2,16 @@
 
 A worker's database is *created* by the plugin when the worker's URL differs from the
 configured one (under xdist) or names a database that does not exist yet; only then is
-it set up through the ``pytest_green_light_setup_database`` hook and dropped at the end.
-A database that already exists under the configured name (no xdist) is used as it is.
+it set up (a copy of the run's template, or through the
+``pytest_green_light_setup_database`` hook) and dropped at the end. A database that
+already exists under the configured name (no xdist) is used as it is.
 """
 
 from __future__ import annotations
 
 import asyncio
 import inspect
-import os
+import time
 import traceback
 from collections.abc import Coroutine
 from typing import Any, TypeVar
@@ -21,8 +22,13 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
-from pytest_green_light.database import postgresql, sqlite
-from pytest_green_light.database.url import is_memory, masked, worker_database_url
+from pytest_green_light.database.servers import open_server
+from pytest_green_light.database.url import (
+    is_memory,
+    masked,
+    require_name_fits,
+    worker_database_url,
+)
 from pytest_green_light.worker_loop.loop import shut_down_loop
 
 T = TypeVar("T")
@@ -37,8 +43,30 @@ def run_privately(coroutine: Coroutine[Any, Any, T]) -> T:
         shut_down_loop(loop)
 
 
+async def run_setup_hook(
+    setup_hook: HookCaller, engine: AsyncEngine, worker_id: str
+) -> None:
+    """Await every ``pytest_green_light_setup_database`` implementation in turn."""
+    try:
+        for result in setup_hook(engine=engine, worker_id=worker_id):
+            if inspect.isawaitable(result):
+                await result
+    except Exception as error:
+        details = "".join(
+            traceback.format_exception(type(error), error, error.__traceback__)
+        )
+        raise pytest.UsageError(
+            f"pytest_green_light_setup_database failed for {masked(engine.url)} "
+            f"(worker {worker_id}):\n{details}"
+        ) from None
+
+
 class WorkerDatabase:
-    """One worker's database, from its creation at session start to its drop."""
+    """One worker's database, from its creation at session start to its drop.
+
+    With a ``template`` (a database of the run's, set up once), the worker's database
+    is a copy of it and the set-up hook is not called again.
+    """
 
     def __init__(
         self,
@@ -47,14 +75,17 @@ class WorkerDatabase:
         *,
         keep: bool,
         setup_hook: HookCaller | None = None,
+        template: str | None = None,
     ) -> None:
         self.base_url = base_url
         self.setup_hook = setup_hook
         self.worker_id = worker_id
         self.url = make_url(worker_database_url(base_url, worker_id))
         self.keep = keep
+        self.template = template
         self.in_memory = is_memory(base_url)
         self.created = False
+        self.seconds = 0.0  # to create (copy) it
 
     @property
     def name(self) -> str:
@@ -66,17 +97,30 @@ class WorkerDatabase:
         return self.url != self.base_url
 
     async def set_up(self) -> None:
-        """Create the database if this worker needs one, then run the setup hook.
+        """Create the database if this worker needs one, then run the setup hook
+        unless it is a copy of the run's template.
 
         Raises ``pytest.UsageError`` with a message for the user.
         """
         if self.in_memory:  # nothing to create: the engine's one connection holds it
             return
-        if self.base_url.get_backend_name() == "postgresql":
-            await self._set_up_postgres()
-        else:
-            self._set_up_sqlite()
-        if not self.created:
+        started = time.monotonic()
+        name = self.name
+        require_name_fits(self.url)  # a worker replaced more often than foreseen
+        base = str(self.base_url.database)
+        async with open_server(self.url) as server:
+            base_exists = await server.exists(base)
+            if base_exists and not self.own_copy:
+                return  # the URL's own database, used as it is
+            await server.require_create(name)
+            if self.own_copy:
+                await server.drop(name)  # a crashed run's leftover
+            # A copy of the run's template, else of the URL's database, else empty.
+            source = self.template or (base if base_exists else None)
+            await server.create(name, source)
+            self.created = True
+        self.seconds = time.monotonic() - started
+        if self.template is not None:
             return
         engine = self.create_engine(pool=False)
         try:
@@ -89,47 +133,8 @@ class WorkerDatabase:
             raise
 
     async def run_setup_hook(self, engine: AsyncEngine) -> None:
-        """Await every ``pytest_green_light_setup_database`` implementation in turn."""
         assert self.setup_hook is not None, "a worker's own database has its hook"
-        try:
-            for result in self.setup_hook(engine=engine, worker_id=self.worker_id):
-                if inspect.isawaitable(result):
-                    await result
-        except Exception as error:
-            details = "".join(
-                traceback.format_exception(type(error), error, error.__traceback__)
-            )
-            raise pytest.UsageError(
-                f"pytest_green_light_setup_database failed for {masked(self.url)} "
-                f"(worker {self.worker_id}):\n{details}"
-            ) from None
-
-    async def _set_up_postgres(self) -> None:
-        name = self.name
-        postgresql.require_name_fits(name)  # a worker replaced more often than foreseen
-        server = postgresql.PostgresServer(self.url)
-        base = str(self.base_url.database)
-        async with server.admin() as connection:
-            base_exists = await server.exists(connection, base)
-            if base_exists and not self.own_copy:
-                return  # the URL's own database, used as it is
-            await server.require_createdb(connection, repr(name))
-            if self.own_copy:
-                await server.drop(connection, name)  # a crashed run's leftover
-            # A worker's copy of the URL's database when there is one, else empty.
-            await server.create(connection, name, base if base_exists else None)
-            self.created = True
-
-    def _set_up_sqlite(self) -> None:
-        base = str(self.base_url.database)
-        base_exists = os.path.exists(base)
-        if base_exists and not self.own_copy:
-            return  # the URL's own database, used as it is
-        if self.own_copy:
-            sqlite.remove(self.name)  # a crashed run's leftover
-        # A worker's copy of the URL's database when there is one, else empty.
-        sqlite.create(self.name, base if base_exists else None)
-        self.created = True
+        await run_setup_hook(self.setup_hook, engine, self.worker_id)
 
     async def tear_down(self) -> None:
         if self.created and not self.keep:
@@ -139,12 +144,8 @@ class WorkerDatabase:
         """Drop this worker's database (if it exists): it is the plugin's, by name."""
         if self.in_memory:
             return
-        if self.base_url.get_backend_name() == "postgresql":
-            server = postgresql.PostgresServer(self.url)
-            async with server.admin() as connection:
-                await server.drop(connection, self.name)
-        else:
-            sqlite.remove(self.name)
+        async with open_server(self.url) as server:
+            await server.drop(self.name)
 
     def create_engine(self, *, pool: bool = True) -> AsyncEngine:
         """An engine on this worker's database; without a pool, every checkout connects
