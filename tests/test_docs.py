@@ -79,3 +79,34 @@ def test_example_runs_as_documented(
     result.assert_outcomes(**example.outcome)
     if example.expect:
         result.stdout.fnmatch_lines(list(example.expect))
+
+
+def _block_after(page: Path, first_line: str) -> str:
+    """The code block of ``page`` whose first line is ``first_line``."""
+    text = page.read_text()
+    start = text.index(f"```python\n{first_line}\n") + len("```python\n")
+    return text[start : text.index("```", start)]
+
+
+def test_the_alembic_example_rebuilds_when_a_revision_is_added(inner: Inner) -> None:
+    """docs/databases.md: migrated once, reused, migrated again after a new revision."""
+    (example,) = [e for e in EXAMPLES if e.id == "docs/databases.md:alembic"]
+    inner.distribution = "n2"
+    (inner.pytester.path / "tox.ini").unlink()
+    for name, text in example.files.items():
+        path = inner.pytester.path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+
+    def run(how: str) -> None:
+        result = inner.run()
+        result.assert_outcomes(passed=2)
+        result.stdout.fnmatch_lines([f"green-light database: *; template *{how}*"])
+
+    run("built once in * s")
+    run("reused (fingerprint 0002)")
+    revision = "# alembic/versions/0003_user_email.py"
+    page = ROOT / "docs" / "databases.md"
+    (inner.pytester.path / revision[2:]).write_text(_block_after(page, revision))
+    run("built once in * s")
+    run("reused (fingerprint 0003)")
