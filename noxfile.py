@@ -113,8 +113,9 @@ def unsupported_pytest_asyncio(session: nox.Session) -> None:
 def docs(session: nox.Session) -> None:
     """Every example of README.md and docs/ in every mode it claims, with and without
     xdist, in a virtualenv with only the published extras a user installs (plus
-    pytest-timeout, which the outer run's configuration names)."""
-    session.install("-e", ".[xdist,asyncio,sqlite]", "pytest-timeout")
+    pytest-timeout, which the outer run's configuration names, and alembic, which the
+    alembic example of docs/databases.md uses as its project would)."""
+    session.install("-e", ".[xdist,asyncio,sqlite]", "pytest-timeout", "alembic")
     session.run(
         "python", "-m", "pytest", "-n", "2", "tests/test_docs.py", *session.posargs
     )

@@ -201,6 +201,83 @@ def test_logs(FIXTURE, n):
 """
 
 
+# A set-up of about a second: many tables, some rows each. BENCH_SETUP says who runs
+# it: the plugin's hook (once per run, copied), a session fixture in every worker (the
+# hook per worker, as before 1.0), or nobody (the floor: no set-up at all).
+DATABASE_CONFTEST = """\
+import os
+import time
+
+import pytest
+import sqlalchemy as sa
+
+TABLES, ROWS = 200, 50
+metadata = sa.MetaData()
+tables = [
+    sa.Table(
+        f"t{i}",
+        metadata,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("name", sa.String(40)),
+        sa.Column("value", sa.Integer),
+    )
+    for i in range(TABLES)
+]
+SETUP = os.environ["BENCH_SETUP"]
+
+
+async def set_up(engine):
+    async with engine.begin() as conn:
+        await conn.run_sync(metadata.create_all)
+        for table in tables:
+            await conn.execute(
+                table.insert(), [{"name": f"row {n}", "value": n} for n in range(ROWS)]
+            )
+
+
+if SETUP == "hook":
+
+    async def pytest_green_light_setup_database(engine, worker_id):
+        await set_up(engine)
+
+elif SETUP == "fixture":
+
+    @pytest.fixture(scope="session", autouse=True)
+    async def per_worker_set_up(green_light_engine):
+        await set_up(green_light_engine)
+
+
+_first = []
+
+
+def pytest_runtest_call(item):
+    if not _first:  # the first test of this process: time to the first test
+        _first.append(time.time())
+        with open(os.environ["BENCH_FIRST_TEST"], "a") as out:
+            out.write(f"{_first[0]}\\n")
+"""
+
+DATABASE_TESTS = """\
+import sqlalchemy as sa
+
+
+async def test_query_{n}(green_light_session):
+    assert await green_light_session.scalar(sa.text("SELECT 1")) == 1
+"""
+
+
+def database_suite(root: Path, count: int) -> Path:
+    body = "\n\n".join(DATABASE_TESTS.format(n=n) for n in range(count))
+    tests = {
+        f"test_db_{i}.py": body.replace("test_query_", f"test_query_{i}_")
+        for i in range(10)
+    }
+    ini = INI.replace("asyncio_mode = auto\n", "")
+    return _write(
+        root / "database", {"pytest.ini": ini, "conftest.py": DATABASE_CONFTEST, **tests}
+    )
+
+
 def _write(directory: Path, files: dict[str, str]) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     for name, text in files.items():

@@ -17,6 +17,7 @@ from pytest_green_light import upstream
 from pytest_green_light.database import sqlite
 from pytest_green_light.database.driver_errors import driver_message
 from pytest_green_light.database.fingerprint import fingerprint, shown
+from pytest_green_light.database.servers import check_server
 from pytest_green_light.database.template import Template
 from pytest_green_light.database.url import (
     is_memory,
@@ -32,6 +33,10 @@ OUTPUT_KEY = "green_light_database"
 """Where an xdist worker tells the controller what became of its database: dropped,
 ``kept`` (its URL, masked) or ``left`` behind (why), and the ``seconds`` its copy of the
 template took."""
+# Where a copy of a set-up costs about what the set-up does (MySQL and MariaDB copy
+# table by table: benchmarks/RESULTS.md, row 10): workers run the hook themselves,
+# unless a stored template is reused.
+PER_WORKER_BACKENDS = frozenset({"mysql"})
 TEMPLATE_KEY = "green_light_template"
 """Where the controller tells each worker (``workerinput``) the template to copy."""
 LEFT_BEHIND = (
@@ -73,6 +78,11 @@ class DatabaseHooks:
         template = self.template
         if template is not None and template.built:
             line += f"; {_template_line(template)}"
+        elif self.per_worker and self.url.get_backend_name() in PER_WORKER_BACKENDS:
+            line += (
+                "; each set up by the hook (a copy would cost as much on MySQL and "
+                "MariaDB; --green-light-reuse-db copies a stored one)"
+            )
         return line + (", kept after the run" if self.keep else "")
 
     # tryfirst: in the controller, before xdist starts the workers that copy it.
@@ -87,6 +97,10 @@ class DatabaseHooks:
             require_worker_names_fit(self.url, _highest_worker_number(session.config))
             if self.url.get_backend_name() == "sqlite" and self.template is not None:
                 sqlite.require_directory(str(self.url.database))
+            elif (
+                self.url.get_backend_name() in PER_WORKER_BACKENDS and not self.template
+            ):
+                run_privately(check_server(self.url))
         if self.template is not None:
             try:
                 run_privately(self.template.prepare())
@@ -282,13 +296,14 @@ def configure(
     url = parse_database_url(settings.db_url, settings.db_url_source)
     # The template: built by the controller for its workers, or by a run without
     # xdist that keeps it; not for in-memory databases, nor for SQLite files on
-    # remote workers' disks.
+    # remote workers' disks; on MySQL only to be kept (a copy costs what a set-up does).
     this_worker = worker_id(config)
     builds_template = (
         controller or (settings.reuse_db and this_worker == MASTER)
     ) and not (
         is_memory(url)
         or (url.get_backend_name() == "sqlite" and not _workers_are_local(config))
+        or (url.get_backend_name() in PER_WORKER_BACKENDS and not settings.reuse_db)
     )
     template = (
         Template(

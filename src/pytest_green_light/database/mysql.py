@@ -3,21 +3,17 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
-from sqlalchemy.pool import NullPool
 
 from pytest_green_light.database.driver_errors import driver_message
-from pytest_green_light.database.url import masked, without
+from pytest_green_light.database.servers import DatabaseServer
+from pytest_green_light.database.url import without
 
-CONNECT_TIMEOUT_SECONDS = 10
 # Where the template's marker is kept: MySQL has no database comments. Not copied.
 MARKER_TABLE = "_green_light_template"
 # What a table-by-table copy would lose.
@@ -31,46 +27,15 @@ _NOT_COPIED = {
 }
 
 
-class MysqlServer:
+class MysqlServer(DatabaseServer):
     """CREATE and DROP DATABASE on the MySQL or MariaDB server a URL points at
     (``servers.Server``), through a connection to no database (``connected()``)."""
 
-    def __init__(self, url: URL) -> None:
-        self.url = url
-        self.address = f"{url.host or 'localhost'}:{url.port or 3306}"
-        self._connection: AsyncConnection | None = None
+    KIND = "MySQL/MariaDB"
+    DEFAULT_PORT = 3306
 
-    @property
-    def connection(self) -> AsyncConnection:
-        assert self._connection is not None, "used inside connected() only"
-        return self._connection
-
-    @contextlib.asynccontextmanager
-    async def connected(self) -> AsyncIterator[MysqlServer]:
-        admin_url = without(self.url, "database")
-        engine = create_async_engine(
-            admin_url,
-            poolclass=NullPool,
-            isolation_level="AUTOCOMMIT",
-            connect_args={"connect_timeout": CONNECT_TIMEOUT_SECONDS},
-        )
-        try:
-            try:
-                self._connection = await engine.connect()
-            except Exception as error:
-                raise pytest.UsageError(
-                    f"pytest-green-light could not connect to the MySQL/MariaDB server "
-                    f"at {self.address} (as {masked(admin_url)}): "
-                    f"{driver_message(error, self.url)}\nCheck that the server is "
-                    "running and that the URL's host, port, user and password are right."
-                ) from None
-            try:
-                yield self
-            finally:
-                await self._connection.close()
-                self._connection = None
-        finally:
-            await engine.dispose()
+    def admin_url(self) -> URL:
+        return without(self.url, "database")
 
     async def _execute(self, statement: str) -> Any:
         """Run a statement as written: the drivers %-format every statement, so each %

@@ -1,77 +1,40 @@
-"""PostgreSQL: the server checked before any worker starts, and each worker's
-database created (a copy of the URL's database when there is one) and dropped."""
+"""PostgreSQL: databases created (copies with ``CREATE DATABASE … TEMPLATE``), marked
+with a database comment, and dropped."""
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
-from sqlalchemy.pool import NullPool
 
 from pytest_green_light.database.driver_errors import driver_message, sqlstate
-from pytest_green_light.database.url import masked
+from pytest_green_light.database.servers import DatabaseServer
 
 # CREATE/DROP DATABASE run from here, never from the database itself.
 MAINTENANCE_DATABASE = "postgres"
-CONNECT_TIMEOUT_SECONDS = 10
 # SQLSTATE "object in use": a template database with open connections.
 _OBJECT_IN_USE = "55006"
 # SQLSTATE "insufficient privilege": copying a database one does not own.
 _INSUFFICIENT_PRIVILEGE = "42501"
 
 
-class PostgresServer:
+class PostgresServer(DatabaseServer):
     """CREATE and DROP DATABASE on the server a URL points at (``servers.Server``),
     through a connection to its maintenance database (``connected()``)."""
 
-    def __init__(self, url: URL) -> None:
-        self.url = url
-        self.address = f"{url.host or 'localhost'}:{url.port or 5432}"
-        self._connection: AsyncConnection | None = None
+    KIND = "PostgreSQL"
+    DEFAULT_PORT = 5432
 
-    def _connect_args(self) -> dict[str, Any]:
+    def admin_url(self) -> URL:
+        return self.url.set(database=MAINTENANCE_DATABASE)
+
+    def connect_args(self) -> dict[str, Any]:
         if self.url.get_driver_name() == "asyncpg":
-            return {"timeout": CONNECT_TIMEOUT_SECONDS}
-        return {"connect_timeout": CONNECT_TIMEOUT_SECONDS}
-
-    @property
-    def connection(self) -> AsyncConnection:
-        assert self._connection is not None, "used inside connected() only"
-        return self._connection
-
-    @contextlib.asynccontextmanager
-    async def connected(self) -> AsyncIterator[PostgresServer]:
-        """Connected to the maintenance database, outside any transaction."""
-        admin_url = self.url.set(database=MAINTENANCE_DATABASE)
-        engine = create_async_engine(
-            admin_url,
-            poolclass=NullPool,
-            isolation_level="AUTOCOMMIT",
-            connect_args=self._connect_args(),
-        )
-        try:
-            try:
-                self._connection = await engine.connect()
-            except Exception as error:
-                raise pytest.UsageError(
-                    f"pytest-green-light could not connect to the PostgreSQL server at "
-                    f"{self.address} (as {masked(admin_url)}): "
-                    f"{driver_message(error, self.url)}\nCheck that the server is running and "
-                    "that the URL's host, port, user and password are right."
-                ) from None
-            try:
-                yield self
-            finally:
-                await self._connection.close()
-                self._connection = None
-        finally:
-            await engine.dispose()
+            return {"timeout": self.CONNECT_TIMEOUT_SECONDS}
+        return super().connect_args()
 
     def _quote(self, name: str) -> str:
         """A quoted identifier, always: names come from the URL and may hold anything."""

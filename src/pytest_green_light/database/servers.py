@@ -9,9 +9,15 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
-from typing import Protocol
+from typing import Any, Protocol
 
+import pytest
 from sqlalchemy.engine import URL
+from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
+from sqlalchemy.pool import NullPool
+
+from pytest_green_light.database.driver_errors import driver_message
+from pytest_green_light.database.url import masked
 
 
 class Server(Protocol):
@@ -42,6 +48,59 @@ class Server(Protocol):
     async def marker(self, name: str) -> str | None: ...
 
 
+class DatabaseServer:
+    """What PostgreSQL's and MySQL's ``Server`` share: ``connected()``, a connection
+    to the server outside any transaction, for CREATE and DROP DATABASE."""
+
+    KIND = ""  # as messages name the server
+    DEFAULT_PORT = 0
+    CONNECT_TIMEOUT_SECONDS = 10
+
+    def __init__(self, url: URL) -> None:
+        self.url = url
+        self.address = f"{url.host or 'localhost'}:{url.port or self.DEFAULT_PORT}"
+        self._connection: AsyncConnection | None = None
+
+    def admin_url(self) -> URL:
+        """The URL connected to: the server's, without the workers' database."""
+        raise NotImplementedError
+
+    def connect_args(self) -> dict[str, Any]:
+        return {"connect_timeout": self.CONNECT_TIMEOUT_SECONDS}
+
+    @property
+    def connection(self) -> AsyncConnection:
+        assert self._connection is not None, "used inside connected() only"
+        return self._connection
+
+    @contextlib.asynccontextmanager
+    async def connected(self) -> AsyncIterator[Any]:
+        admin_url = self.admin_url()
+        engine = create_async_engine(
+            admin_url,
+            poolclass=NullPool,
+            isolation_level="AUTOCOMMIT",
+            connect_args=self.connect_args(),
+        )
+        try:
+            try:
+                self._connection = await engine.connect()
+            except Exception as error:
+                raise pytest.UsageError(
+                    f"pytest-green-light could not connect to the {self.KIND} server "
+                    f"at {self.address} (as {masked(admin_url)}): "
+                    f"{driver_message(error, self.url)}\nCheck that the server is "
+                    "running and that the URL's host, port, user and password are right."
+                ) from None
+            try:
+                yield self
+            finally:
+                await self._connection.close()
+                self._connection = None
+        finally:
+            await engine.dispose()
+
+
 @contextlib.asynccontextmanager
 async def open_server(url: URL) -> AsyncIterator[Server]:
     backend = url.get_backend_name()
@@ -59,3 +118,11 @@ async def open_server(url: URL) -> AsyncIterator[Server]:
 
         async with MysqlServer(url).connected() as server:
             yield server
+
+
+async def check_server(url: URL) -> None:
+    """Before any worker starts, where no template is built: the server answers and
+    lets the plugin create the workers' databases (one error, not one per worker)."""
+    base = str(url.database)
+    async with open_server(url) as server:
+        await server.require_create(f"{base}_gw0", also=f", {base}_gw1...")
