@@ -663,7 +663,14 @@ def database_setup(work: Path, rounds: int, _: argparse.Namespace) -> list[Row]:
                 ratio = paired_ratio(seconds[label], seconds[baseline])
                 first = statistics.median(to_first[label])
                 rows.append(
-                    Row(name, label, median, ratio, baseline, f"first test at {first:.2f} s")
+                    Row(
+                        name,
+                        label,
+                        median,
+                        ratio,
+                        baseline,
+                        f"first test at {first:.2f} s",
+                    )
                 )
                 print(
                     f"  {name} {label:<42} {median:7.3f} s  x{ratio:.3f}  "

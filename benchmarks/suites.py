@@ -274,7 +274,8 @@ def database_suite(root: Path, count: int) -> Path:
     }
     ini = INI.replace("asyncio_mode = auto\n", "")
     return _write(
-        root / "database", {"pytest.ini": ini, "conftest.py": DATABASE_CONFTEST, **tests}
+        root / "database",
+        {"pytest.ini": ini, "conftest.py": DATABASE_CONFTEST, **tests},
     )
 
 
