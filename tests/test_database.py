@@ -930,6 +930,27 @@ def test_the_fingerprint_hook_decides_when_to_rebuild(db_inner: Inner) -> None:
     assert hooks_called(db_inner) == ["template", "template"]
 
 
+def test_what_the_fingerprint_leaves_out(db_inner: Inner) -> None:
+    """Test files, virtualenvs and hidden directories: changing them reuses the
+    template."""
+    backend = make_backend("sqlite", db_inner.pytester, None)
+    db_inner.distribution = "n2"
+    db_inner.pytester.makepyfile(test_list=LISTING_TESTS)
+    venv = db_inner.pytester.path / "env"
+    (venv / "lib").mkdir(parents=True)
+    (venv / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    reuse = "--green-light-reuse-db"
+    db_inner.run(backend.option, reuse).assert_outcomes(passed=4)
+
+    (venv / "lib" / "installed.py").write_text("VERSION = 2\n")
+    (db_inner.pytester.path / ".cache").mkdir()
+    (db_inner.pytester.path / ".cache" / "tool.py").write_text("x = 1\n")
+    db_inner.pytester.makepyfile(test_more="def test_more():\n    pass\n")
+    db_inner.run(backend.option, reuse).assert_outcomes(passed=5)
+
+    assert hooks_called(db_inner) == ["template"]
+
+
 def test_a_template_others_are_connected_to_is_one_error(
     db_inner: Inner, pg_backend: Backend
 ) -> None:

@@ -62,8 +62,8 @@ def _project_hash(config: pytest.Config, url: URL) -> str:
 
 def _project_files(config: pytest.Config, root: str) -> list[str]:
     """Every conftest.py and non-test module under the rootdir (not where pytest
-    would not look: ``norecursedirs``, hidden directories), and every file under a
-    migrations directory."""
+    would not look: ``norecursedirs``, hidden directories, virtualenvs), and every
+    file under a migrations directory."""
     skip = [str(pattern) for pattern in config.getini("norecursedirs")]
     test_files = [str(pattern) for pattern in config.getini("python_files")]
     found = []
@@ -74,6 +74,7 @@ def _project_files(config: pytest.Config, root: str) -> list[str]:
             if not name.startswith(".")
             and name != "__pycache__"
             and not any(fnmatch.fnmatch(name, pattern) for pattern in skip)
+            and not os.path.exists(os.path.join(directory, name, "pyvenv.cfg"))
         ]
         parts = set(os.path.relpath(directory, root).split(os.sep))
         for name in files:
