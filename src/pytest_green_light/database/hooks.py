@@ -97,15 +97,13 @@ class DatabaseHooks:
             require_worker_names_fit(self.url, _highest_worker_number(session.config))
             if self.url.get_backend_name() == "sqlite" and self.template is not None:
                 sqlite.require_directory(str(self.url.database))
-            elif (
-                self.url.get_backend_name() in PER_WORKER_BACKENDS and not self.template
-            ):
-                run_privately(check_server(self.url))
-        if self.template is not None:
-            try:
+        try:
+            if self.template is not None:
                 run_privately(self.template.prepare())
-            except Exception as error:
-                raise _for_the_user(error, self.template.url) from None
+            elif self.per_worker and self.url.get_backend_name() in PER_WORKER_BACKENDS:
+                run_privately(check_server(self.url))
+        except Exception as error:
+            raise _for_the_user(error, self.url) from None
         if self.worker_database is None:
             return
         if self.template is not None and self.template.not_copied is None:
