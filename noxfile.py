@@ -91,6 +91,25 @@ def matrix(session: nox.Session, cell: Cell) -> None:
     session.run("python", "-m", "pytest", "-n", "2", "-m", "compat", *session.posargs)
 
 
+@nox.session(python="3.13", tags=["ci"])
+def combinations(session: nox.Session) -> None:
+    """The less usual combinations of tests that do not depend on the versions
+    installed (every_combination, not compat), once, on the newest versions; the
+    docs session runs those of the docs tests."""
+    session.install("-e", ".[test]", "pytest-asyncio")
+    session.run(
+        "python",
+        "-m",
+        "pytest",
+        "-n",
+        "2",
+        "-m",
+        "every_combination and not compat",
+        "--ignore=tests/test_docs.py",
+        *session.posargs,
+    )
+
+
 @nox.session(python="3.11", tags=["ci"])
 def unsupported_pytest_asyncio(session: nox.Session) -> None:
     """pytest-asyncio 0.23, below the supported range: the run stops with one line.

@@ -697,7 +697,6 @@ def write_marker(backend: Backend, marker: str) -> None:
         admin.execute(f"COMMENT ON DATABASE {admin.quote(name)} IS '{literal}'")
 
 
-@pytest.mark.compat
 @pytest.mark.parametrize(
     "backend",
     [
@@ -777,8 +776,7 @@ def test_set_up_once_then_reused_until_the_project_changes(
         assert backend.existing() == set()
 
 
-# compat: the nox cells run the less usual cases (here and below).
-@pytest.mark.compat
+# The less usual cases (here and above, below): the nox session `combinations`.
 @pytest.mark.parametrize(
     "backend", usual_only(["sqlite", "asyncpg"], "sqlite"), indirect=True
 )
@@ -809,7 +807,6 @@ def test_the_ini_key_turns_reuse_on(db_inner: Inner) -> None:
     assert backend.existing() == backend.kept_template()
 
 
-@pytest.mark.compat
 @pytest.mark.parametrize(
     "backend", usual_only(["sqlite", "asyncpg", "aiomysql"], "sqlite"), indirect=True
 )
@@ -838,7 +835,6 @@ def test_a_stored_template_of_another_url_is_one_error_and_left_alone(
     assert hooks_called(db_inner) == ["template"]
 
 
-@pytest.mark.compat
 @pytest.mark.parametrize(
     "backend", usual_only(["sqlite", "asyncpg", "aiomysql"], "sqlite"), indirect=True
 )
