@@ -130,14 +130,17 @@ class DatabaseHooks:
             self._drop_template(self.template)
 
     def _drop_template(self, template: Template) -> None:
-        kept = template.reuse or self.keep
+        """Drop the template, unless it is kept for the next run (reuse: not listed)
+        or to be looked at (--green-light-keep-db: listed)."""
+        if template.reuse:
+            return
+        if self.keep:
+            self.kept.append(masked(template.url))
+            return
         try:
-            run_privately(template.drop(kept=kept))
+            run_privately(template.drop())
         except Exception as error:
             self.left.append(_left_behind(template.url, error))
-        else:
-            if kept and not template.reuse:
-                self.kept.append(masked(template.url))
 
     def _tear_down(
         self, config: pytest.Config, worker_database: WorkerDatabase

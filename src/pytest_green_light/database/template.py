@@ -97,7 +97,7 @@ class Template:
             finally:
                 await engine.dispose()
         except BaseException:
-            await self.drop(kept=False)
+            await self.drop()
             raise
         async with open_server(self.url) as server:
             await server.mark(self.name, marker)
@@ -121,9 +121,6 @@ class Template:
                 "Drop it, or use another database name in the URL."
             )
 
-    async def drop(self, *, kept: bool) -> None:
-        """Drop the template at the end of the run, unless ``kept``."""
-        if kept:
-            return
+    async def drop(self) -> None:
         async with open_server(self.url) as server:
             await server.drop(self.name)
