@@ -309,8 +309,8 @@ def test_report_header_names_version_settings_and_driver(
     }[driver]
     result.stdout.fnmatch_lines(
         [
-            "green-light 1.0.0: loop scope function, sync IO all, "
-            f"async tests driven by {expected}*"
+            "green-light 1.0.0: loop scope function (command line), "
+            f"sync IO all (command line), async tests driven by {expected}*"
         ]
     )
 

@@ -120,15 +120,96 @@ def test_loop_scope_defaults_the_user_set_follow_the_plugins_and_the_header_says
     result = inner.run("--dist", "loadfile")
 
     result.assert_outcomes(passed=3)
+    replaced = ", ".join(f"{line.replace('=', ' = ')} (ini file)" for line in user_set)
     result.stdout.fnmatch_lines(
         [
-            "green-light 1.0.0: loop scope session, sync IO test, async tests driven by "
-            f"pytest-asyncio * mode; your {', '.join(user_set)} taken as "
-            "green_light_loop_scope = session, set green_light_loop_scope = function "
-            "for per-test loops)"
+            "green-light 1.0.0: loop scope session (default), sync IO test (default), "
+            "async tests driven by pytest-asyncio * mode)*",
+            "green-light: for loop scope session (default), pytest-asyncio gets "
+            "asyncio_default_fixture_loop_scope = session and *, so that async tests "
+            "and fixtures that name no loop scope share the worker loop. This replaces "
+            f"your {replaced}. For per-test loops: green_light_loop_scope = function.",
         ]
     )
     assert len({f["loop"] for f in inner.facts()}) == 1
+
+
+FIXTURE_DEFAULT = "asyncio_default_fixture_loop_scope"
+TEST_DEFAULT = "asyncio_default_test_loop_scope"
+
+
+@pytest.mark.parametrize(
+    ("ini", "args", "scope", "source", "replaced"),
+    [
+        pytest.param("", [], "session", "default", None, id="default"),
+        pytest.param(
+            f"{FIXTURE_DEFAULT} = function",
+            [],
+            "session",
+            "default",
+            f"{FIXTURE_DEFAULT} = function (ini file)",
+            id="fixture-default",
+        ),
+        pytest.param(
+            "",
+            ["-o", f"{TEST_DEFAULT}=function"],
+            "session",
+            "default",
+            f"{TEST_DEFAULT} = function (-o)",
+            id="test-default",
+        ),
+        pytest.param(
+            "green_light_loop_scope = function",
+            [],
+            "function",
+            "ini file",
+            None,
+            id="green-light-ini",
+        ),
+        pytest.param(
+            f"green_light_loop_scope = session\n{FIXTURE_DEFAULT} = function",
+            ["--green-light-loop-scope=function"],
+            "function",
+            "command line",
+            f"{FIXTURE_DEFAULT} = function (ini file)",
+            id="command-line",
+        ),
+    ],
+)
+def test_the_header_says_where_the_loop_scope_came_from_and_what_it_did_to_pytest_asyncio(
+    inner: Inner,
+    asyncio_driver: str,
+    ini: str,
+    args: list[str],
+    scope: str,
+    source: str,
+    replaced: str | None,
+) -> None:
+    if TEST_DEFAULT in "".join(args) and not HAS_TEST_DEFAULT:
+        pytest.skip(f"pytest-asyncio {PYTEST_ASYNCIO} has no {TEST_DEFAULT}")
+    inner.driver = asyncio_driver
+    inner.pytester.makeini(f"[pytest]\nfilterwarnings = error\n{ini}\n")
+    inner.pytester.makepyfile("def test_x(): pass")
+
+    result = inner.run(*args)
+
+    result.assert_outcomes(passed=1)
+    first = (
+        f"green-light 1.0.0: loop scope {scope} ({source}), sync IO test (default), "
+    )
+    second = f"green-light: for loop scope {scope} ({source}), pytest-asyncio gets "
+    second += (
+        f"{FIXTURE_DEFAULT} = session and *, so that async tests and fixtures that "
+        "name no loop scope share the worker loop."
+        if scope == "session"
+        else "*, so that each async "
+        "test gets a loop of its own and each async fixture the loop of its own scope."
+    )
+    if replaced is not None:
+        second += f" This replaces your {replaced}."
+    if scope == "session":
+        second += " For per-test loops: green_light_loop_scope = function."
+    result.stdout.fnmatch_lines([first + "*", second])
 
 
 def test_in_loop_scope_function_each_fixture_runs_on_the_loop_of_its_own_scope(
@@ -176,9 +257,9 @@ def test_in_loop_scope_function_each_fixture_runs_on_the_loop_of_its_own_scope(
     result.assert_outcomes(passed=2)
     result.stdout.fnmatch_lines(
         [
-            "green-light 1.0.0: loop scope function, * pytest-asyncio * mode; your "
-            "asyncio_default_fixture_loop_scope=function taken as green_light_loop_scope"
-            " = function: async fixtures on the loop of their own scope)"
+            "green-light: for loop scope function (command line), pytest-asyncio gets *"
+            "each async fixture the loop of its own scope. This replaces your "
+            "asyncio_default_fixture_loop_scope = function (ini file)."
         ]
     )
     facts = inner.facts()

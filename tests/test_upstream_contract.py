@@ -377,6 +377,65 @@ def test_a_function_runner_leaves_no_open_loop_of_its_own_current(
     )
 
 
+# -- anyio (why its tests are not on the worker loop) ---------------------------------
+
+
+def test_anyios_runner_cancels_the_tasks_and_closes_the_loop_it_is_given(
+    inner: Inner,
+) -> None:
+    """The one documented way to hand anyio's runner a loop is the ``loop_factory``
+    backend option; at the end of each test the runner cancels every task on that loop
+    and closes it. Should this fail, anyio's tests can go onto the worker loop
+    (docs/loop-scope.md#anyio)."""
+    inner.plugins = ("anyio",)
+    inner.pytester.makeconftest(
+        """
+        import asyncio
+        import pytest
+        from facts import note
+
+        given = asyncio.new_event_loop()
+
+        @pytest.fixture
+        def anyio_backend():
+            return ("asyncio", {"loop_factory": lambda: given})
+
+        async def _background():
+            try:
+                await asyncio.sleep(3600)
+            except asyncio.CancelledError:
+                note("cancelled", True)
+                raise
+
+        def pytest_sessionstart(session):
+            given.create_task(_background())
+            given.run_until_complete(asyncio.sleep(0))
+
+        def pytest_sessionfinish(session):
+            note("closed", given.is_closed())
+        """
+    )
+    inner.pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.anyio
+        async def test_anyio(anyio_backend):
+            pass
+        """
+    )
+
+    inner.driver = "green-light"  # no pytest-asyncio: anyio alone
+    without_plugin(inner).assert_outcomes(passed=1)
+
+    changed = (
+        "anyio changed: its runner no longer cancels the tasks on, and closes, the "
+        "loop its loop_factory gives; its tests could now share the worker loop"
+    )
+    assert recorded(inner, "cancelled") == [True], changed
+    assert recorded(inner, "closed") == [True], changed
+
+
 # -- asyncio -----------------------------------------------------------------------
 
 

@@ -14,7 +14,13 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.engine import URL
 
-from conftest import HAS_TEST_DEFAULT, PYTEST_ASYNCIO, Inner, case, compare
+from conftest import (
+    HAS_TEST_DEFAULT,
+    PYTEST_ASYNCIO,
+    Inner,
+    case,
+    compare,
+)
 
 pytestmark = pytest.mark.compat
 
@@ -152,3 +158,73 @@ if HAS_EVENT_LOOP_FIXTURE:  # pytest-asyncio 1.0 removed it
         # With the plugin all pass, the session-scoped override (the 0.2x recipe for
         # one loop) included: it is the worker loop, which sync code gets too.
         assert set(with_plugin.values()) == {"passed"}, with_plugin
+
+
+ANYIO_BESIDE_THE_WORKER_LOOP = """
+import asyncio
+import pytest
+from facts import record
+
+
+@pytest.fixture
+def anyio_backend():
+    return "asyncio"
+
+
+def test_sync_first():
+    record("sync")
+
+
+@pytest.mark.anyio
+async def test_anyio(anyio_backend):
+    record("anyio")
+
+
+@pytest.mark.asyncio
+async def test_plain_async():
+    record("async")
+
+
+@pytest.mark.parametrize("n", range(2))
+def test_sync_after(n):
+    record("sync")
+"""
+
+
+def test_anyio_tests_run_where_the_header_says(
+    inner: Inner, driver: str, distribution: str
+) -> None:
+    """anyio's runner closes its loop, cancelling every task on it, after each test
+    (test_upstream_contract.py): given the worker loop it would break the others'
+    tests, so its tests keep loops of their own; pytest-asyncio's auto mode takes them
+    before anyio does, onto the worker loop."""
+    inner.driver, inner.distribution, inner.plugins = driver, distribution, ("anyio",)
+    fixture_default = None if driver == "green-light" else "function"
+    inner.pytester.makeini(user_ini(fixture_default, None, warnings_are_errors=True))
+    inner.pytester.makepyfile(test_anyio_suite=ANYIO_BESIDE_THE_WORKER_LOOP)
+
+    with_plugin = compare(inner)
+
+    assert set(with_plugin.values()) == {"passed"}, with_plugin
+    inner.facts_path.unlink()
+    result = inner.run()
+    by_pytest_asyncio = driver == "auto"
+    result.stdout.fnmatch_lines(
+        [
+            "green-light 1.0.0: *, async tests driven by *; anyio tests: "
+            + (
+                "by pytest-asyncio (auto mode)"
+                if by_pytest_asyncio
+                else "their own loops"
+            )
+        ]
+    )
+    facts = inner.facts()
+    worker_loops: dict[int, set[str]] = {}
+    for fact in facts:
+        if fact["test"] != "anyio" or by_pytest_asyncio:
+            worker_loops.setdefault(fact["pid"], set()).add(fact["loop"])
+    assert all(len(loops) == 1 for loops in worker_loops.values()), facts
+    anyio_loops = {f["loop"] for f in facts if f["test"] == "anyio"}
+    assert anyio_loops, facts
+    assert by_pytest_asyncio or not anyio_loops & set().union(*worker_loops.values())

@@ -192,15 +192,36 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         session_worker_id.reset(token)
 
 
-def pytest_report_header(config: pytest.Config) -> str:
+def pytest_report_header(config: pytest.Config) -> list[str]:
     plugin_settings = config.stash[settings.SETTINGS_KEY]
     if not plugin_settings.autouse:
-        return f"green-light {__version__}: inert (--green-light-no-autouse)"
-    return (
-        f"green-light {__version__}: loop scope {plugin_settings.loop_scope}, "
-        f"sync IO {plugin_settings.sync_io}, "
+        return [f"green-light {__version__}: inert (--green-light-no-autouse)"]
+    sources = plugin_settings.sources
+    lines = [
+        f"green-light {__version__}: "
+        f"loop scope {plugin_settings.loop_scope} ({sources['loop_scope']}), "
+        f"sync IO {plugin_settings.sync_io} ({sources['sync_io']}), "
         f"async tests driven by {loop_scopes.describe_driver(config)}"
-    )
+        + _anyio_tests(config)
+    ]
+    if installed.has_pytest_asyncio(config):
+        lines.append(loop_scopes.describe_lined_up_loop_scopes(config))
+    return lines
+
+
+def _anyio_tests(config: pytest.Config) -> str:
+    """Who runs anyio's tests, for the header, when anyio's plugin is loaded."""
+    if not config.pluginmanager.has_plugin("anyio"):
+        return ""
+    if (
+        installed.has_pytest_asyncio(config)
+        and installed.asyncio_mode(config) == "auto"
+    ):
+        # Its auto mode takes every coroutine test, anyio's too, before anyio does.
+        return "; anyio tests: by pytest-asyncio (auto mode)"
+    # anyio's runner closes its loop, cancelling every task on it, after each test:
+    # it cannot be given the worker loop (docs/loop-scope.md#anyio).
+    return "; anyio tests: their own loops"
 
 
 def pytest_collection_modifyitems(

@@ -7,6 +7,8 @@ from typing import Literal, NamedTuple, TypeVar, cast
 
 import pytest
 
+from pytest_green_light import upstream
+
 LoopScope = Literal["session", "function"]
 LeakedTasks = Literal["cancel", "warn", "ignore"]
 SyncIOMode = Literal["test", "all", "off"]
@@ -31,6 +33,9 @@ class Settings(NamedTuple):
     serial: SerialMode
     db_url: str | None
     db_url_source: str  # where db_url came from, for messages
+    # Where each choice's value came from, for the report header: "command line",
+    # "ini file", "-o" or "default".
+    sources: dict[str, str]
     keep_db: bool
     reuse_db: bool
     create_db: bool
@@ -208,20 +213,22 @@ def add_options(parser: pytest.Parser) -> None:
     )
 
 
-def _choice(config: pytest.Config, choice: Choice) -> str:
-    """The CLI value when one was given (and only then), else the ini value; validated."""
+def _choice(config: pytest.Config, choice: Choice) -> tuple[str, str]:
+    """The CLI value when one was given (and only then), else the ini value; validated.
+    With it, where it came from (see ``Settings.sources``)."""
     cli_value: str | None = config.getoption(_ini(choice.name))
-    value, source = (
-        (cli_value, _option(choice.name))
-        if cli_value is not None
-        else (config.getini(_ini(choice.name)), _ini(choice.name))
-    )
+    if cli_value is not None:
+        value, key, source = cli_value, _option(choice.name), "command line"
+    else:
+        key = _ini(choice.name)
+        value = config.getini(key)
+        source = upstream.ini_value_source(config, key) or "default"
     if value not in choice.choices:
         raise pytest.UsageError(
-            f"{value!r} is not a valid value for {source}. "
+            f"{value!r} is not a valid value for {key}. "
             f"Valid values are: {', '.join(choice.choices)}."
         )
-    return cast(str, value)
+    return value, source
 
 
 def _flag(config: pytest.Config, flag: Flag) -> bool:
@@ -255,7 +262,8 @@ def _db_url(config: pytest.Config) -> tuple[str | None, str]:
 
 def read_settings(config: pytest.Config) -> Settings:
     """Read and validate the plugin's settings; a bad value is a usage error."""
-    choices = {choice.name: _choice(config, choice) for choice in CHOICES}
+    chosen = {choice.name: _choice(config, choice) for choice in CHOICES}
+    choices = {name: value for name, (value, _) in chosen.items()}
     flags = {flag.name: _flag(config, flag) for flag in FLAGS}
     db_url, db_url_source = _db_url(config)
     return Settings(
@@ -270,4 +278,5 @@ def read_settings(config: pytest.Config) -> Settings:
         keep_db=flags["keep_db"],
         reuse_db=flags["reuse_db"],
         create_db=flags["create_db"],
+        sources={name: source for name, (_, source) in chosen.items()},
     )

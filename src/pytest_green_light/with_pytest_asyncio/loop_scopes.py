@@ -29,12 +29,8 @@ LOOP_SCOPE_INI = (FIXTURE_LOOP_SCOPE_INI, TEST_LOOP_SCOPE_INI)
 FIXTURE_SCOPE_VALUE_SINCE = (1, 5)
 
 OVERRIDDEN_LOOP_SCOPES_KEY = pytest.StashKey[dict[str, str]]()
-"""The user's pytest-asyncio loop-scope defaults the plugin took differently."""
-
-
-def _user_set_ini(config: pytest.Config, name: str) -> bool:
-    """Whether the ini file, ``-o`` or addopts set ``name``."""
-    return upstream.ini_value_source(config, name) is not None
+"""The user's pytest-asyncio loop-scope defaults the plugin replaced, each as
+``name = value (where it is set)``, for the report header."""
 
 
 def _has_ini(config: pytest.Config, name: str) -> bool:
@@ -80,8 +76,9 @@ def line_up_loop_scopes(config: pytest.Config, loop_scope: LoopScope) -> None:
     """
     overridden: dict[str, str] = {}
     for name, value in _loop_scope_defaults(config, loop_scope).items():
-        if _user_set_ini(config, name) and config.getini(name) != value:
-            overridden[name] = str(config.getini(name))
+        source = upstream.ini_value_source(config, name)
+        if source is not None and config.getini(name) != value:
+            overridden[name] = f"{name} = {config.getini(name)} ({source})"
         if value == "session" and (
             name == TEST_LOOP_SCOPE_INI and tests_marked_for_the_session_loop()
         ):
@@ -107,25 +104,42 @@ def tests_marked_for_the_session_loop() -> bool:
 
 
 def describe_driver(config: pytest.Config) -> str:
+    """What drives async tests, for the report header and error messages."""
     if not has_pytest_asyncio(config):
         return "green-light"
-    described = (
-        f"pytest-asyncio {version('pytest-asyncio')} ({asyncio_mode(config)} mode"
+    return f"pytest-asyncio {version('pytest-asyncio')} ({asyncio_mode(config)} mode)"
+
+
+def describe_lined_up_loop_scopes(config: pytest.Config) -> str:
+    """What ``line_up_loop_scopes`` did to pytest-asyncio's defaults, and why, in the
+    words of the report header (pytest-asyncio's own line shows the values it got)."""
+    settings = config.stash[SETTINGS_KEY]
+    scope = settings.loop_scope
+    done = []
+    for name, value in _loop_scope_defaults(config, scope).items():
+        if value == "session" and (
+            name == TEST_LOOP_SCOPE_INI and tests_marked_for_the_session_loop()
+        ):
+            continue
+        done.append(f"{name} unset" if value is None else f"{name} = {value}")
+    if scope == "session" and tests_marked_for_the_session_loop():
+        done.append('async tests marked loop_scope="session"')
+    effect = (
+        "async tests and fixtures that name no loop scope share the worker loop"
+        if scope == "session"
+        else "each async test gets a loop of its own and each async fixture the loop "
+        "of its own scope"
+    )
+    line = (
+        f"green-light: for loop scope {scope} ({settings.sources['loop_scope']}), "
+        f"pytest-asyncio gets {' and '.join(done)}, so that {effect}."
     )
     overridden = config.stash.get(OVERRIDDEN_LOOP_SCOPES_KEY, {})
     if overridden:
-        scope = config.stash[SETTINGS_KEY].loop_scope
-        described += (
-            "; your "
-            + ", ".join(f"{name}={value}" for name, value in overridden.items())
-            + f" taken as green_light_loop_scope = {scope}"
-            + (
-                ", set green_light_loop_scope = function for per-test loops"
-                if scope == "session"
-                else ": async fixtures on the loop of their own scope"
-            )
-        )
-    return described + ")"
+        line += f" This replaces your {', '.join(overridden.values())}."
+    if scope == "session":
+        line += " For per-test loops: green_light_loop_scope = function."
+    return line
 
 
 def mark_tests_for_the_session_loop(items: list[pytest.Item]) -> None:
