@@ -9,6 +9,7 @@ this file against upstream pre-releases.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import inspect
 import json
@@ -457,6 +458,37 @@ def test_intercept_close_catches_the_runner_closing_the_loop() -> None:
     finally:
         upstream.really_close(loop)
     assert loop.is_closed(), broke("the loop class's own close() closing the loop")
+
+
+def test_a_warning_at_the_top_of_a_task_is_where_a_step_placed_as_asyncios_warns() -> (
+    None
+):
+    async def top() -> None:
+        warnings.warn("at the top of a task", DeprecationWarning, stacklevel=2)
+
+    def step(coro: Any) -> None:
+        with contextlib.suppress(StopIteration):
+            coro.send(None)
+
+    placed = upstream.stepping_a_task_as_asyncio_does(step, "send")
+    loop = asyncio.new_event_loop()
+    try:
+        with warnings.catch_warnings(record=True) as by_asyncio:
+            warnings.simplefilter("always")
+            loop.run_until_complete(loop.create_task(top()))
+    finally:
+        loop.close()
+    with warnings.catch_warnings(record=True) as by_placed:
+        warnings.simplefilter("always")
+        placed(top())
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", module="asyncio\\.events")
+        with pytest.raises(DeprecationWarning):
+            placed(top())
+
+    assert [(w.filename, w.lineno) for w in by_placed] == [
+        (w.filename, w.lineno) for w in by_asyncio
+    ], broke("asyncio stepping a task from the line of Handle._run that runs it")
 
 
 # -- pytest-xdist ------------------------------------------------------------------

@@ -79,6 +79,7 @@ class GreenLightRunner:
     def pytest_pyfunc_call(
         self, pyfuncitem: pytest.Function
     ) -> Generator[None, Any, Any]:
+        __tracebackhide__ = True
         found = self._coroutine_test(pyfuncitem)
         if found is None:
             return (yield)
@@ -88,6 +89,7 @@ class GreenLightRunner:
 
         @functools.wraps(test)
         def run_on_loop(*args: Any, **kwargs: Any) -> Any:
+            __tracebackhide__ = True
             return lifecycle.loop.run_until_complete(test(*args, **kwargs))
 
         setattr(holder, attribute, run_on_loop)
@@ -100,6 +102,7 @@ class GreenLightRunner:
     def pytest_fixture_setup(
         self, fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest
     ) -> Generator[None, Any, Any]:
+        __tracebackhide__ = True
         original = fixturedef.func
         if not is_async_callable(original) or _belongs_to_other_plugin(
             request.fixturenames, None
@@ -130,6 +133,7 @@ class GreenLightRunner:
     ) -> Callable[..., T]:
         @functools.wraps(func)
         def setup(*args: Any, **kwargs: Any) -> T:
+            __tracebackhide__ = True
             return loop().run_until_complete(func(*args, **kwargs))
 
         return setup
@@ -142,6 +146,7 @@ class GreenLightRunner:
     ) -> Callable[..., T]:
         @functools.wraps(func)
         def setup(*args: Any, **kwargs: Any) -> T:
+            __tracebackhide__ = True
             generator = func(*args, **kwargs)
             fixture_loop = loop()
             value = fixture_loop.run_until_complete(generator.__anext__())
@@ -150,6 +155,7 @@ class GreenLightRunner:
             context = contextvars.copy_context()
 
             def teardown() -> None:
+                __tracebackhide__ = True
                 try:
                     context.run(fixture_loop.run_until_complete, generator.__anext__())
                 except StopAsyncIteration:

@@ -29,13 +29,15 @@ import inspect
 import sys
 import warnings
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pytest
 
 if TYPE_CHECKING:
     import asyncio
-    from types import FrameType
+    from types import CodeType, FrameType
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 CHECKED_ON = {
     "Python": "3.9-3.13 (3.14 in GitHub Actions)",
@@ -205,6 +207,47 @@ def intercept_close(
 def really_close(loop: asyncio.AbstractEventLoop) -> None:
     """Close ``loop`` past an ``intercept_close``."""
     type(loop).close(loop)
+
+
+def _line_loading(code: CodeType, name: str) -> int:
+    """The line of ``code`` that first loads attribute or name ``name``."""
+    import dis
+
+    starts = [(offset, line) for offset, line in dis.findlinestarts(code) if line]
+    for instruction in dis.get_instructions(code):
+        if instruction.argval == name:
+            return max(line for offset, line in starts if offset <= instruction.offset)
+    raise LookupError(f"{code.co_name} loads no {name!r}")
+
+
+def stepping_a_task_as_asyncio_does(function: F, sends: str) -> F:
+    """``function``, whose line that loads ``sends`` steps a task's coroutine, placed
+    where asyncio steps one: module ``asyncio.events``, the line of ``Handle._run`` that
+    runs the callback.
+
+    A warning raised with ``stacklevel=2`` at the top of a task is reported at, and
+    filtered by, the frame that steps the task. asyncio's task step is C (``_asyncio``),
+    so that frame is ``Handle._run`` (CPython 3.9-3.14); in a greenlet it would be
+    ``function``. Its code moves by ``co_filename`` and ``co_firstlineno``, its frame's
+    module by its globals' ``__name__``: the warnings module reads nothing else. No
+    documented way moves where a warning is attributed (3.12's ``skip_file_prefixes``
+    is the caller's to pass).
+    """
+    import types
+    from asyncio import events
+
+    asyncio_code = events.Handle._run.__code__
+    code = function.__code__
+    moved = code.replace(
+        co_filename=asyncio_code.co_filename,
+        co_firstlineno=_line_loading(asyncio_code, "_context")
+        - (_line_loading(code, sends) - code.co_firstlineno),
+    )
+    # Its own globals as they are now, but for the module's name.
+    module = {**function.__globals__, "__name__": events.__name__}
+    return types.FunctionType(  # type: ignore[return-value]
+        moved, module, code.co_name, function.__defaults__, function.__closure__
+    )
 
 
 # -- pytest-xdist -----------------------------------------------------------------

@@ -140,7 +140,8 @@ def _greenlet_kit() -> tuple[type[Any], Callable[[Coroutine[Any, Any, Any]], Any
             except BaseException as exc:  # thrown in by the task: cancellation and co.
                 error = exc
 
-    return SyncIOGreenlet, drive
+    # Where a warning with stacklevel=2 at the top of the task is reported and filtered.
+    return SyncIOGreenlet, upstream.stepping_a_task_as_asyncio_does(drive, "send")
 
 
 class SyncIOCoroutine(Coroutine[Any, Any, Any]):
@@ -184,7 +185,7 @@ class SyncIOCoroutine(Coroutine[Any, Any, Any]):
             return self._step_io(self._io.throw, exc)
         if self._greenlet is None:  # cancelled before its first step
             return self._coro.throw(exc)
-        return self._handle(self._greenlet.throw(exc))
+        return self._handle(self._resume_with_error(exc))
 
     def close(self) -> None:
         if self._greenlet is None or self._greenlet.dead:
@@ -204,6 +205,7 @@ class SyncIOCoroutine(Coroutine[Any, Any, Any]):
         return self.send(None)
 
     def _start(self, value: Any) -> Any:
+        __tracebackhide__ = True
         if value is not None:
             raise TypeError("can't send non-None value to a just-started coroutine")
         greenlet_class, drive = _greenlet_kit()
@@ -227,10 +229,14 @@ class SyncIOCoroutine(Coroutine[Any, Any, Any]):
             return self._handle(self._resume_with_error(exc))
 
     def _resume(self, value: Any) -> Any:
+        __tracebackhide__ = True
         return self._greenlet.switch(value)
 
     def _resume_with_error(self, exc: BaseException) -> Any:
-        return self._greenlet.throw(exc)
+        __tracebackhide__ = True
+        # With its traceback: greenlet's throw(exc) alone would raise it without, and
+        # the frames where it was raised (another task's, say) would be lost.
+        return self._greenlet.throw(type(exc), exc, exc.__traceback__)
 
     def _handle(self, message: Any) -> Any:
         """Turn what the greenlet switched out into what the task expects."""

@@ -137,6 +137,7 @@ class PytestAsyncioBridge:
     def pytest_fixture_setup(
         self, fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest
     ) -> Generator[None, Any, Any]:
+        __tracebackhide__ = True
         self._setting_up.append(fixturedef)
         # By function: pytest makes a fixture definition per test for parameters.
         promised = self._promised_fixtures.get(fixturedef.func)

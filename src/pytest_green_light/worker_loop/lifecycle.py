@@ -232,6 +232,7 @@ class WorkerLifecycle:
     ) -> Generator[None, Any, Any]:
         """A wider-scoped fixture set up inside a test is not that test's: the tasks it
         starts (and what they log) belong to the fixture, whichever test came first."""
+        __tracebackhide__ = True
         if fixturedef.scope == "function":
             return (yield)
         token = current_test.set(None)
