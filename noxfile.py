@@ -15,12 +15,18 @@ will no longer hold (`tests/test_upstream_contract.py`).
 
 from __future__ import annotations
 
-from typing import NamedTuple
+import fnmatch
+import shutil
+import sys
+import tarfile
+import zipfile
+from pathlib import Path
+from typing import Any, NamedTuple
 
 import nox
 
 nox.options.default_venv_backend = "uv"
-nox.options.sessions = ["matrix", "unsupported_pytest_asyncio", "docs"]
+nox.options.sessions = ["matrix", "unsupported_pytest_asyncio", "docs", "package"]
 
 
 class Cell(NamedTuple):
@@ -138,6 +144,106 @@ def docs(session: nox.Session) -> None:
     session.run(
         "python", "-m", "pytest", "-n", "2", "tests/test_docs.py", *session.posargs
     )
+
+
+# The extras the README tells users to install.
+USER_EXTRAS = "xdist,asyncio,sqlite"
+
+
+@nox.session(python="3.11", tags=["ci"])
+def package(session: nox.Session) -> None:
+    """The distribution users download: sdist and wheel built and checked by twine;
+    the sdist holds the tests and docs, the wheel only the package and py.typed; the
+    wheel, not this checkout, installed with the README's extras in a fresh virtualenv,
+    where the README's quick start runs at -n 2."""
+    session.install("twine")
+    work = Path(session.create_tmp()).resolve()
+    dist, user_venv, project = work / "dist", work / "user-venv", work / "quickstart"
+    for path in (dist, user_venv, project):
+        shutil.rmtree(path, ignore_errors=True)
+    session.run("uv", "build", "--quiet", "--out-dir", str(dist), external=True)
+    (sdist,) = dist.glob("*.tar.gz")
+    (wheel,) = dist.glob("*.whl")
+    session.run("twine", "check", "--strict", str(sdist), str(wheel))
+    _check_sdist(session, sdist)
+    _check_wheel(session, wheel)
+
+    session.run(
+        "uv", "venv", "--quiet", "--python", "3.11", str(user_venv), external=True
+    )
+    python = str(user_venv / "bin" / "python")
+    session.run(
+        "uv", "pip", "install", "--quiet", "--python", python,
+        f"{wheel}[{USER_EXTRAS}]", external=True,
+    )  # fmt: skip
+    quickstart = _readme_example("quickstart")
+    for name, text in quickstart.files.items():
+        (project / name).parent.mkdir(parents=True, exist_ok=True)
+        (project / name).write_text(text)
+    session.chdir(project)
+    output = session.run(
+        python, "-m", "pytest", "-n", "2", "-p", "no:cacheprovider", *quickstart.args,
+        external=True, silent=True,
+    )  # fmt: skip
+    session.chdir(Path(__file__).parent)
+    _expect_outcome(session, str(output), quickstart)
+
+
+def _check_sdist(session: nox.Session, sdist: Path) -> None:
+    with tarfile.open(sdist) as archive:
+        # Paths inside the sdist, below its top directory.
+        names = {name.split("/", 1)[1] for name in archive.getnames() if "/" in name}
+    missing = [
+        wanted
+        for wanted in ("src/pytest_green_light/py.typed", "tests/conftest.py",
+                       "docs/loop-scope.md", "README.md", "CHANGELOG.md", "LICENSE")
+        if wanted not in names
+    ]  # fmt: skip
+    if missing:
+        session.error(f"{sdist.name} lacks {', '.join(missing)}")
+
+
+def _check_wheel(session: nox.Session, wheel: Path) -> None:
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+    extra = [
+        name
+        for name in names
+        if not name.startswith("pytest_green_light/") and ".dist-info/" not in name
+    ]
+    if extra:
+        session.error(f"{wheel.name} holds more than the package: {', '.join(extra)}")
+    if "pytest_green_light/py.typed" not in names:
+        session.error(f"{wheel.name} lacks pytest_green_light/py.typed")
+
+
+def _readme_example(name: str) -> Any:
+    """The README's example ``name``, read as tests/test_docs.py reads it."""
+    sys.path.insert(0, str(Path(__file__).parent / "tests"))
+    try:
+        from doc_examples import read_examples
+    finally:
+        sys.path.pop(0)
+    examples, _ = read_examples(Path(__file__).parent / "README.md", "README.md")
+    return next(example for example in examples if example.name == name)
+
+
+def _expect_outcome(session: nox.Session, output: str, example: Any) -> None:
+    lines = output.splitlines()
+    summary = lines[-1] if lines else ""
+    wanted = [f"{count} {kind}" for kind, count in example.outcome.items()]
+    problems = [
+        f"not {want!r} in {summary!r}" for want in wanted if want not in summary
+    ]
+    problems += [
+        f"no line matches {pattern!r}"
+        for pattern in example.expect
+        if not any(fnmatch.fnmatch(line, pattern) for line in lines)
+    ]
+    if problems:
+        session.error(
+            "the quick start from the wheel: " + "; ".join(problems) + "\n" + output
+        )
 
 
 # What the plugin relies on beyond documented interfaces lives in these (upstream.py).
