@@ -727,7 +727,8 @@ def test_set_up_once_then_reused_until_the_project_changes(
     else:
         once.stdout.fnmatch_lines(
             [
-                "green-light database: *; template *_template* built once in * s",
+                "green-light database: * (command line), one per worker *; "
+                "template *_template* built once in * s",
                 "green-light database: template * built once in * s, copied to 2 "
                 "worker(s) in * s",
             ]

@@ -166,6 +166,34 @@ def test_database_url_from_the_command_line_then_the_environment_then_the_ini(
         "sqlite+aiosqlite:///cli.db",
         "--green-light-db-url",
     )
+    # For the report header.
+    assert [s.sources["db_url"] for s in (from_ini, from_env, from_cli)] == [
+        "ini file",
+        "$GREEN_LIGHT_DB_URL",
+        "command line",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("args", "ini", "source"),
+    [
+        ((), "", "default"),
+        ((), "green_light_loop_scope = function", "ini file"),
+        (("-o", "green_light_loop_scope=function"), "", "-o"),
+        (
+            ("--green-light-loop-scope=function",),
+            "green_light_loop_scope = session",
+            "command line",
+        ),
+    ],
+)
+def test_settings_say_where_each_value_came_from(
+    pytester: pytest.Pytester, args: tuple[str, ...], ini: str, source: str
+) -> None:
+    read = settings(pytester, *args, ini=ini)
+
+    assert read.sources["loop_scope"] == source
+    assert read.sources["sync_io"] == "default"
 
 
 def test_help_says_what_no_autouse_does_next_to_turning_the_plugin_off(

@@ -33,8 +33,8 @@ class Settings(NamedTuple):
     serial: SerialMode
     db_url: str | None
     db_url_source: str  # where db_url came from, for messages
-    # Where each choice's value came from, for the report header: "command line",
-    # "ini file", "-o" or "default".
+    # Where each choice's value and the database URL came from, for the report
+    # header: "command line", "ini file", "-o", "default" or "$GREEN_LIGHT_DB_URL".
     sources: dict[str, str]
     keep_db: bool
     reuse_db: bool
@@ -246,18 +246,25 @@ def _flag(config: pytest.Config, flag: Flag) -> bool:
         ) from None
 
 
-def _db_url(config: pytest.Config) -> tuple[str | None, str]:
-    """The database URL and where it came from: the CLI, then the environment, then
-    the ini file."""
+def _db_url(config: pytest.Config) -> tuple[str | None, str, str]:
+    """The database URL, the key it was set by (for messages) and where it came from
+    (see ``Settings.sources``): the CLI, then the environment, then the ini file."""
     candidates = (
         (config.getoption("green_light_db_url"), "--green-light-db-url"),
         (os.environ.get(DB_URL_ENV), f"${DB_URL_ENV}"),
         (config.getini("green_light_db_url"), "green_light_db_url"),
     )
-    for value, source in candidates:
+    for value, key in candidates:
         if value:
-            return value, source
-    return None, ""
+            source = (
+                "command line"
+                if key.startswith("--")
+                else key
+                if key.startswith("$")
+                else upstream.ini_value_source(config, key) or "ini file"
+            )
+            return value, key, source
+    return None, "", "default"
 
 
 def read_settings(config: pytest.Config) -> Settings:
@@ -265,7 +272,7 @@ def read_settings(config: pytest.Config) -> Settings:
     chosen = {choice.name: _choice(config, choice) for choice in CHOICES}
     choices = {name: value for name, (value, _) in chosen.items()}
     flags = {flag.name: _flag(config, flag) for flag in FLAGS}
-    db_url, db_url_source = _db_url(config)
+    db_url, db_url_source, db_url_from = _db_url(config)
     return Settings(
         loop_scope=cast(LoopScope, choices["loop_scope"]),
         autouse=flags["autouse"],
@@ -278,5 +285,6 @@ def read_settings(config: pytest.Config) -> Settings:
         keep_db=flags["keep_db"],
         reuse_db=flags["reuse_db"],
         create_db=flags["create_db"],
-        sources={name: source for name, (_, source) in chosen.items()},
+        sources={name: source for name, (_, source) in chosen.items()}
+        | {"db_url": db_url_from},
     )

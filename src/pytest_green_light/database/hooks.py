@@ -55,10 +55,12 @@ class DatabaseHooks:
         worker_database: WorkerDatabase | None,
         template: Template | None,
         *,
+        source: str,
         per_worker: bool,
         keep: bool,
     ) -> None:
         self.url = url
+        self.source = source  # where the URL came from
         self.worker_database = worker_database
         self.template = template  # where this process builds or reuses it
         self.per_worker = per_worker
@@ -72,7 +74,7 @@ class DatabaseHooks:
         self.settled: set[str] = set()
 
     def pytest_report_header(self) -> str:
-        line = f"green-light database: {masked(self.url)}"
+        line = f"green-light database: {masked(self.url)} ({self.source})"
         if self.per_worker and not is_memory(self.url):
             line += f", one per worker ({self.url.database} + _gw0, _gw1...)"
         template = self.template
@@ -333,6 +335,7 @@ def configure(
             url,
             worker_database,
             template,
+            source=settings.sources["db_url"],
             per_worker=controller,
             keep=settings.keep_db,
         ),
