@@ -107,6 +107,92 @@ def test_the_xdist_controller_imports_neither_asyncio_nor_the_worker_loop(
     assert not [name for name in modules if ".worker_loop." in name]
 
 
+# Each process says, at its very end, whether asyncio was imported in it.
+ASYNCIO_IMPORTED_BY_WHOM = """
+import os
+import sys
+import pytest
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config):
+    who = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    with open(f"asyncio_in_{who}.txt", "w") as out:
+        out.write(str("asyncio" in sys.modules))
+"""
+
+
+@pytest.mark.parametrize("distribution", ["n0", "n2"])
+def test_a_worker_whose_code_never_uses_asyncio_never_imports_it(
+    inner: Inner, distribution: str
+) -> None:
+    """No loop, no asyncio (some 13 ms per process): nothing in it asked for one."""
+    inner.distribution = distribution  # the plugin's runner: no pytest-asyncio
+    inner.pytester.makeconftest(ASYNCIO_IMPORTED_BY_WHOM)
+    inner.pytester.makepyfile(
+        "import pytest\n\n@pytest.mark.parametrize('n', range(4))\n"
+        "def test_sync(n): pass\n"
+    )
+
+    inner.run().assert_outcomes(passed=4)
+
+    said = {
+        path.name: path.read_text()
+        for path in inner.pytester.path.glob("asyncio_in_*.txt")
+    }
+    workers = {"main"} | ({"gw0", "gw1"} if distribution == "n2" else set())
+    assert said == {f"asyncio_in_{who}.txt": "False" for who in workers}
+
+
+@pytest.mark.parametrize("distribution", ["n0", "n2"])
+def test_the_test_that_first_imports_asyncio_gets_the_worker_loop_and_so_do_the_next(
+    inner: Inner, distribution: str
+) -> None:
+    """Woken up by the import, the worker has its loop as if from the start (an
+    async test, collected, would have woken it before any test ran)."""
+    inner.distribution = distribution
+    inner.pytester.makeconftest(ASYNCIO_IMPORTED_BY_WHOM)
+    inner.pytester.makepyfile(
+        """
+        import sys
+
+        def test_before():
+            assert "asyncio" not in sys.modules
+
+        def test_imports_asyncio():
+            import asyncio
+            from facts import record
+            record("first", running=asyncio.get_event_loop().is_running())
+
+        def test_sync_after():
+            from facts import record
+            record("sync")
+
+        def test_sync_code_after():
+            import asyncio
+            from facts import record
+            asyncio.get_event_loop().run_until_complete(asyncio.sleep(0))
+            record("sync")
+        """
+    )
+
+    inner.run("--dist", "loadfile").assert_outcomes(passed=4)
+
+    facts = inner.facts()
+    assert [f["test"] for f in facts] == ["first", "sync", "sync"]
+    assert len({f["loop"] for f in facts}) == 1, facts
+    assert not facts[0]["running"]
+
+
+def test_an_async_test_wakes_the_worker_whose_code_imports_no_asyncio(
+    inner: Inner,
+) -> None:
+    inner.pytester.makepyfile(
+        "import sys\n\nasync def test_async():\n    assert 'asyncio' in sys.modules\n"
+    )
+
+    inner.run().assert_outcomes(passed=1)
+
+
 @pytest.mark.compat
 def test_dist_without_workers_runs_the_tests_here_on_the_worker_loop(
     inner: Inner, driver: str

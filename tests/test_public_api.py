@@ -151,7 +151,7 @@ def test_debug_logs_lifecycle_events_and_the_controller_has_no_loop(
     inner: Inner, distribution: str
 ) -> None:
     inner.distribution = distribution
-    inner.pytester.makepyfile("def test_x(): pass")
+    inner.pytester.makepyfile("import asyncio\n\ndef test_x(): pass")
 
     result = inner.run(
         "--green-light-debug", "-o", "log_cli=true", "--log-cli-level=DEBUG"

@@ -6,7 +6,7 @@ from collections import defaultdict
 
 import pytest
 
-from conftest import HAS_TEST_DEFAULT, PYTEST_ASYNCIO, Inner
+from conftest import DRIVERS, HAS_TEST_DEFAULT, PYTEST_ASYNCIO, Inner, usual_only
 
 pytestmark = pytest.mark.compat
 
@@ -175,6 +175,9 @@ TEST_DEFAULT = "asyncio_default_test_loop_scope"
             id="command-line",
         ),
     ],
+)
+@pytest.mark.parametrize(
+    "asyncio_driver", usual_only(sorted(set(DRIVERS) - {"green-light"}), "auto")
 )
 def test_the_header_says_where_the_loop_scope_came_from_and_what_it_did_to_pytest_asyncio(
     inner: Inner,

@@ -20,6 +20,7 @@ from conftest import (
     Inner,
     case,
     compare,
+    usual_only,
 )
 
 pytestmark = pytest.mark.compat
@@ -191,6 +192,7 @@ def test_sync_after(n):
 """
 
 
+@pytest.mark.parametrize("distribution", usual_only(["n0", "n2"], "n0"))
 def test_anyio_tests_run_where_the_header_says(
     inner: Inner, driver: str, distribution: str
 ) -> None:

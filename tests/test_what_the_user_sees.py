@@ -11,7 +11,7 @@ import re
 
 import pytest
 
-from conftest import HAS_PYTEST_ASYNCIO, Inner
+from conftest import DRIVERS, HAS_PYTEST_ASYNCIO, USUAL_DRIVER, Inner, usual_only
 
 pytestmark = pytest.mark.compat
 
@@ -76,6 +76,12 @@ async def test_async_body():
 """
 
 
+# scripts/test runs the usual driver; the nox cells all three.
+EVERY_DRIVER = usual_only(sorted(DRIVERS), USUAL_DRIVER)
+ASYNCIO_DRIVERS = usual_only(sorted(set(DRIVERS) - {"green-light"}), "auto")
+
+
+@pytest.mark.parametrize("driver", EVERY_DRIVER)
 def test_an_installed_plugins_failing_fixture_shows_no_plugin_frame(
     inner: Inner, driver: str, distribution: str
 ) -> None:
@@ -131,6 +137,7 @@ def _warning_locations(result: pytest.RunResult) -> list[str]:
     return re.findall(r"^\s*(\S+:\d+): DeprecationWarning", result.stdout.str(), re.M)
 
 
+@pytest.mark.parametrize("driver", EVERY_DRIVER)
 @pytest.mark.parametrize(
     ("warning_filter", "failed"),
     [
@@ -168,6 +175,7 @@ def test_a_warning_at_the_top_of_a_task_is_where_it_is_without_the_plugin(
     assert at == _warning_locations(without)
 
 
+@pytest.mark.parametrize("asyncio_driver", ASYNCIO_DRIVERS)
 def test_an_error_raised_in_another_task_keeps_the_frame_it_was_raised_in(
     inner: Inner, asyncio_driver: str
 ) -> None:

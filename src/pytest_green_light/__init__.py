@@ -4,6 +4,7 @@ SQLAlchemy's asyncio extension, with and without pytest-xdist."""
 from __future__ import annotations
 
 import os
+import sys
 import threading
 from typing import TYPE_CHECKING, Any
 
@@ -42,11 +43,13 @@ def is_worker_main_thread() -> bool:
     That is the main thread, except with pytest-xdist 3.5 and some execnet specs,
     where tests run in a thread such as ``Dummy-1``.
     """
-    from pytest_green_light.worker_loop.lifecycle import active
+    # No lifecycle ever started in this process: nothing to import (nor asyncio).
+    if "pytest_green_light.worker_loop.lifecycle" in sys.modules:
+        from pytest_green_light.worker_loop.lifecycle import active
 
-    lifecycle = active()
-    if lifecycle is not None:
-        return lifecycle.worker.on_worker_thread()
+        lifecycle = active()
+        if lifecycle is not None:
+            return lifecycle.worker.on_worker_thread()
     return threading.current_thread() is threading.main_thread()
 
 
@@ -59,6 +62,9 @@ def __getattr__(name: str) -> Any:
 
         return worker_database_url
     if name == "get_or_create_event_loop":
+        from pytest_green_light.worker_loop.standby import wake_waiting
+
+        wake_waiting()
         from pytest_green_light.worker_loop.lifecycle import get_or_create_event_loop
 
         return get_or_create_event_loop

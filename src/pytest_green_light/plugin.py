@@ -26,7 +26,11 @@ nor asyncio):
   (``serial/hooks.py``): configure_node, xdist_make_scheduler, terminal_summary.
 
 Unless ``--green-light-no-autouse``, in every worker (an xdist worker, or a run
-without ``-n``):
+without ``-n``); in a worker whose code has not imported asyncio (and without
+pytest-asyncio), first ``green_light_standby``: ``Standby``
+(``worker_loop/standby.py``): sessionstart, collection_modifyitems, runtest_setup,
+sessionfinish; it registers the objects below, and itself no more, once asyncio is
+used:
 
 - ``green_light_lifecycle``: ``WorkerLifecycle`` (``worker_loop/lifecycle.py``):
   sessionstart, sessionfinish, collection_modifyitems, runtest_setup,
@@ -52,6 +56,7 @@ from __future__ import annotations
 
 import contextvars
 import logging
+import sys
 from collections.abc import Generator
 from typing import TYPE_CHECKING
 
@@ -91,8 +96,10 @@ if TYPE_CHECKING:
     from pytest_green_light.database.worker_database import WorkerDatabase
     from pytest_green_light.settings import Settings
     from pytest_green_light.worker_loop.lifecycle import WorkerLifecycle
+    from pytest_green_light.worker_loop.standby import Standby
 
 LIFECYCLE_KEY: pytest.StashKey[WorkerLifecycle] = pytest.StashKey()
+STANDBY_KEY: pytest.StashKey[Standby] = pytest.StashKey()
 SESSION_TOKEN_KEY: pytest.StashKey[contextvars.Token[str | None]] = pytest.StashKey()
 WORKER_DATABASE_KEY: pytest.StashKey[WorkerDatabase] = pytest.StashKey()
 
@@ -154,6 +161,26 @@ def _configure_worker(
     with_pytest_asyncio: bool,
     report: PromiseReport,
 ) -> None:
+    def start() -> WorkerLifecycle:
+        return _start_worker(config, plugin_settings, with_pytest_asyncio, report)
+
+    if with_pytest_asyncio or "asyncio" in sys.modules:
+        start()
+        return
+    # Nothing here uses asyncio yet: nor does the plugin, until something does.
+    from pytest_green_light.worker_loop.standby import Standby
+
+    standby = Standby(config, start, plugin_settings.loop_scope)
+    config.stash[STANDBY_KEY] = standby
+    config.pluginmanager.register(standby, "green_light_standby")
+
+
+def _start_worker(
+    config: pytest.Config,
+    plugin_settings: Settings,
+    with_pytest_asyncio: bool,
+    report: PromiseReport,
+) -> WorkerLifecycle:
     # Imported here: they bring in asyncio, which the xdist controller never needs.
     from pytest_green_light.sync_io.greenlet_bridge import SyncIO, TestCode
     from pytest_green_light.worker_loop.lifecycle import WorkerLifecycle
@@ -175,6 +202,15 @@ def _configure_worker(
         config.pluginmanager.register(runner, "green_light_runner")
         if plugin_settings.loop_scope == "session":
             worker_lifecycle.promise = PromiseCheck(report, Driver("Python"), None)
+    return worker_lifecycle
+
+
+def _lifecycle(config: pytest.Config) -> WorkerLifecycle | None:
+    """The worker's lifecycle, woken from standby if it was (None: no-autouse)."""
+    standby = config.stash.get(STANDBY_KEY, None)
+    if standby is not None:
+        return standby.wake()
+    return config.stash.get(LIFECYCLE_KEY, None)
 
 
 # trylast: after pytest-asyncio's pytest_configure has read the user's loop scopes.
@@ -321,7 +357,7 @@ def marker_error(request: pytest.FixtureRequest) -> None:
 @pytest.fixture
 def green_light_loop(request: pytest.FixtureRequest) -> asyncio.AbstractEventLoop:
     """The event loop this test runs on: the worker loop, or the test's own."""
-    worker_lifecycle = request.config.stash.get(LIFECYCLE_KEY, None)
+    worker_lifecycle = _lifecycle(request.config)
     if worker_lifecycle is None:  # --green-light-no-autouse
         from pytest_green_light.worker_loop.lifecycle import get_or_create_event_loop
 

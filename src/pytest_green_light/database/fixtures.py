@@ -27,6 +27,9 @@ def worker_engine(
     only works on the loop it was made on.
     """
     # Imported here: the xdist controller loads this module too, and needs no asyncio.
+    from pytest_green_light.worker_loop.standby import wake_waiting
+
+    wake_waiting()
     from pytest_green_light.worker_loop.lifecycle import get_or_create_event_loop
 
     engine = worker_database.create_engine(pool=pooled)
