@@ -270,20 +270,26 @@ def pytest_collection_modifyitems(
             loop_scopes.leave_named_wider_loop_scopes(items)
 
 
-@pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
-) -> Generator[None, pytest.TestReport, pytest.TestReport]:
-    report = yield
-    # Whether the test's function ran, for the promise check at its teardown.
+) -> pytest.TestReport | None:
+    """A failure the plugin can explain gets its explanation as a section of its report.
+
+    Not a wrapper: a phase that raised nothing costs one call, and pytest's own
+    implementation makes its report. A failure's report is made here, as pytest makes
+    it (``TestReport.from_item_and_call``), with the sections added.
+    """
     if call.excinfo is None:  # passed (or skipped by a marker): nothing to explain
-        if call.when == "call":  # inline: every test passes here
+        if call.when == "call":  # whether the test's function ran, for the promise
             test = running_test.current_test.get()
             if test is not None:
                 test.body_ran = True
-        return report
+        return None
     if call.when == "call":
         running_test.note_failed_call(item, call.excinfo.value)
+    if call.excinfo.errisinstance(pytest.skip.Exception):
+        return None
+    report = pytest.TestReport.from_item_and_call(item, call)
     if report.failed:
         hint = strict_mode.unhandled_async_hint(item, report)
         if hint is not None:

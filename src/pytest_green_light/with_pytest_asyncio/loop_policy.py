@@ -101,6 +101,7 @@ class PytestAsyncioBridge:
             # the tests' own asyncio.run()) get a plain loop.
             loop.set_task_factory(self.lifecycle.fresh_loop_task_factory)
             self.lifecycle.runner_loops.add(loop)
+            self.lifecycle.made_runner_loops = True
         return loop
 
     # tryfirst, and registered after pytest-asyncio: runs before it reads the fixtures.

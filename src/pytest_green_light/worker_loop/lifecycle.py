@@ -50,7 +50,9 @@ class WorkerLifecycle:
         self.sync_io = sync_io
         self.worker_id = worker_id
         self._active_token: contextvars.Token[WorkerLifecycle | None] | None = None
-        self.worker = WorkerLoop(TaskFactory(sync_io, record=True))
+        self.worker = WorkerLoop(
+            TaskFactory(sync_io, record=True), debug=settings.debug
+        )
         # For every other loop the plugin makes or hands to pytest-asyncio.
         self.fresh_loop_task_factory = TaskFactory(sync_io, record=False)
         self._test_loop: asyncio.AbstractEventLoop | None = None
@@ -64,6 +66,7 @@ class WorkerLifecycle:
         self.runner_loops: weakref.WeakSet[asyncio.AbstractEventLoop] = (
             weakref.WeakSet()
         )
+        self.made_runner_loops = False
         # Set by whoever drives async tests (pytest-asyncio's bridge, or the runner).
         self.promise = PromiseCheck.off()
         self._first_test = True
@@ -176,7 +179,7 @@ class WorkerLifecycle:
     def _restore_worker_loop(self) -> None:
         """Make the worker loop current again, unless an open loop of one of
         pytest-asyncio's runners is: the tests of its scope run on it."""
-        if self.runner_loops:
+        if self.made_runner_loops:  # a WeakSet's truth is a Python-level len()
             loop = current_loop()
             if loop is not None and loop in self.runner_loops and not loop.is_closed():
                 return

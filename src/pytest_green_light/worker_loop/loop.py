@@ -59,8 +59,9 @@ class WorkerLoop:
     alone from then on.
     """
 
-    def __init__(self, task_factory: TaskFactory) -> None:
+    def __init__(self, task_factory: TaskFactory, *, debug: bool = False) -> None:
         self.task_factory = task_factory
+        self._debug = debug  # --green-light-debug: asked once, not per test
         self._loop: asyncio.AbstractEventLoop | None = None
         self._retired = False
         self.thread_ident = threading.get_ident()
@@ -117,7 +118,7 @@ class WorkerLoop:
         loop = self.loop
         if self._retired:
             return loop
-        if log.isEnabledFor(logging.DEBUG) and current_loop() is not loop:
+        if self._debug and current_loop() is not loop:
             log.debug("worker loop %#x made current again", id(loop))
         # Setting is cheaper than asking: asking may warn or create a loop.
         asyncio.set_event_loop(loop)
