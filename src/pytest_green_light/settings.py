@@ -250,20 +250,22 @@ def _db_url(config: pytest.Config) -> tuple[str | None, str, str]:
     """The database URL, the key it was set by (for messages) and where it came from
     (see ``Settings.sources``): the CLI, then the environment, then the ini file."""
     candidates = (
-        (config.getoption("green_light_db_url"), "--green-light-db-url"),
-        (os.environ.get(DB_URL_ENV), f"${DB_URL_ENV}"),
-        (config.getini("green_light_db_url"), "green_light_db_url"),
+        (
+            config.getoption("green_light_db_url"),
+            "--green-light-db-url",
+            "command line",
+        ),
+        (os.environ.get(DB_URL_ENV), f"${DB_URL_ENV}", f"${DB_URL_ENV}"),
+        # The ini file, or -o: asked only when it is the one.
+        (config.getini("green_light_db_url"), "green_light_db_url", None),
     )
-    for value, key in candidates:
+    for value, key, source in candidates:
         if value:
-            source = (
-                "command line"
-                if key.startswith("--")
-                else key
-                if key.startswith("$")
-                else upstream.ini_value_source(config, key) or "ini file"
+            return (
+                value,
+                key,
+                source or upstream.ini_value_source(config, key) or "ini file",
             )
-            return value, key, source
     return None, "", "default"
 
 

@@ -100,8 +100,7 @@ class PytestAsyncioBridge:
             # A runner's loop: its tasks get sync IO. Other callers (anyio's runner,
             # the tests' own asyncio.run()) get a plain loop.
             loop.set_task_factory(self.lifecycle.fresh_loop_task_factory)
-            self.lifecycle.runner_loops.add(loop)
-            self.lifecycle.made_runner_loops = True
+            self.lifecycle.add_runner_loop(loop)
         return loop
 
     # tryfirst, and registered after pytest-asyncio: runs before it reads the fixtures.

@@ -79,9 +79,7 @@ def line_up_loop_scopes(config: pytest.Config, loop_scope: LoopScope) -> None:
         source = upstream.ini_value_source(config, name)
         if source is not None and config.getini(name) != value:
             overridden[name] = f"{name} = {config.getini(name)} ({source})"
-        if value == "session" and (
-            name == TEST_LOOP_SCOPE_INI and tests_marked_for_the_session_loop()
-        ):
+        if _given_by_marker(name, value):
             continue
         # The placeholder: any valid scope, read by nobody but that check.
         upstream.set_ini_value(config, name, "function" if value is None else value)
@@ -103,6 +101,16 @@ def tests_marked_for_the_session_loop() -> bool:
     return pytest_asyncio_version() < (1, 0)
 
 
+def _given_by_marker(name: str, value: str | None) -> bool:
+    """Whether the session loop the test default would give is given by marker
+    instead (``mark_tests_for_the_session_loop``)."""
+    return (
+        value == "session"
+        and name == TEST_LOOP_SCOPE_INI
+        and tests_marked_for_the_session_loop()
+    )
+
+
 def describe_driver(config: pytest.Config) -> str:
     """What drives async tests, for the report header and error messages."""
     if not has_pytest_asyncio(config):
@@ -117,9 +125,7 @@ def describe_lined_up_loop_scopes(config: pytest.Config) -> str:
     scope = settings.loop_scope
     done = []
     for name, value in _loop_scope_defaults(config, scope).items():
-        if value == "session" and (
-            name == TEST_LOOP_SCOPE_INI and tests_marked_for_the_session_loop()
-        ):
+        if _given_by_marker(name, value):
             continue
         done.append(f"{name} unset" if value is None else f"{name} = {value}")
     if scope == "session" and tests_marked_for_the_session_loop():

@@ -66,7 +66,7 @@ class WorkerLifecycle:
         self.runner_loops: weakref.WeakSet[asyncio.AbstractEventLoop] = (
             weakref.WeakSet()
         )
-        self.made_runner_loops = False
+        self._made_runner_loops = False  # a WeakSet's truth is a Python-level len()
         # Set by whoever drives async tests (pytest-asyncio's bridge, or the runner).
         self.promise = PromiseCheck.off()
         self._first_test = True
@@ -122,6 +122,11 @@ class WorkerLifecycle:
     def own_loop(self) -> asyncio.AbstractEventLoop | None:
         """The running test's own loop (loop scope ``function``), if it has one."""
         return self._test_loop
+
+    def add_runner_loop(self, loop: asyncio.AbstractEventLoop) -> None:
+        """A loop one of pytest-asyncio's other runners made: theirs to close."""
+        self.runner_loops.add(loop)
+        self._made_runner_loops = True
 
     def loop_scope_for(self, item: pytest.Item) -> LoopScope:
         return item_setting(item, LOOP_SCOPE_KEY, self.settings.loop_scope)
@@ -179,7 +184,7 @@ class WorkerLifecycle:
     def _restore_worker_loop(self) -> None:
         """Make the worker loop current again, unless an open loop of one of
         pytest-asyncio's runners is: the tests of its scope run on it."""
-        if self.made_runner_loops:  # a WeakSet's truth is a Python-level len()
+        if self._made_runner_loops:
             loop = current_loop()
             if loop is not None and loop in self.runner_loops and not loop.is_closed():
                 return
