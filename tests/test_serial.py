@@ -286,6 +286,7 @@ def test_a_worker_crash_is_reported_and_the_rest_still_run(
 
 RERUN_CRASHING_SERIAL = """
 import os
+import time
 import pytest
 
 FLAG = os.path.join(os.path.dirname(__file__), "crashed_once")
@@ -295,6 +296,9 @@ FLAG = os.path.join(os.path.dirname(__file__), "crashed_once")
 def test_a_crashes_once():
     if {always} or not os.path.exists(FLAG):
         open(FLAG, "w").close()
+        # pytest-rerunfailures' worker sends the test's rerun count to the controller
+        # without waiting for an answer: crashing at once races it (no rerun at all).
+        time.sleep(0.5)
         os._exit(3)
 
 
