@@ -62,7 +62,7 @@ def __getattr__(name: str) -> Any:
 
         return worker_database_url
     if name == "get_or_create_event_loop":
-        from pytest_green_light.worker_loop.standby import wake_waiting
+        from pytest_green_light.standby import wake_waiting
 
         wake_waiting()
         from pytest_green_light.worker_loop.lifecycle import get_or_create_event_loop

@@ -13,11 +13,13 @@ import asyncio
 import contextvars
 import functools
 import inspect
+import types
 from collections.abc import AsyncGenerator, Callable, Coroutine, Generator
 from typing import Any, TypeVar
 
 import pytest
 
+from pytest_green_light.running_test import current_test, own_fixture_setup
 from pytest_green_light.worker_loop.lifecycle import WorkerLifecycle
 
 T = TypeVar("T")
@@ -53,61 +55,77 @@ def _bind_to_test_instance(
     return method
 
 
+def _coroutine_test(item: pytest.Item) -> tuple[Any, str] | None:
+    """Where the coroutine function the runner runs for ``item`` is, as
+    ``(holder, attribute)``; None for a test it leaves alone (sync, or another
+    plugin's). A hypothesis test is a sync function that calls the test for each
+    example."""
+    function = getattr(item, "obj", None)
+    if (
+        type(function) is types.FunctionType
+        and not function.__code__.co_flags & inspect.CO_COROUTINE
+        and "hypothesis" not in function.__dict__
+    ):
+        return None  # the common case, asked cheaply: a plain sync test
+    holder: Any = getattr(function, "hypothesis", None)
+    attribute = "obj" if holder is None else "inner_test"
+    if holder is None:
+        holder = item
+    if not inspect.iscoroutinefunction(
+        getattr(holder, attribute, None)
+    ) or _belongs_to_other_plugin(getattr(item, "fixturenames", []), item):
+        return None
+    return holder, attribute
+
+
 class GreenLightRunner:
-    """Drives coroutine tests and async fixtures when pytest-asyncio is absent."""
+    """Drives async fixtures when pytest-asyncio is absent, and coroutine tests once
+    one is collected (``CoroutineTests``: a sync test pays for no call wrapper)."""
 
-    def __init__(self, lifecycle: WorkerLifecycle) -> None:
+    TESTS = "green_light_coroutine_tests"
+
+    def __init__(
+        self, lifecycle: WorkerLifecycle, pluginmanager: pytest.PytestPluginManager
+    ) -> None:
         self.lifecycle = lifecycle
+        self.pluginmanager = pluginmanager
 
-    @staticmethod
-    def _coroutine_test(item: pytest.Item) -> tuple[Any, str] | None:
-        """Where the coroutine function this runner runs for ``item`` is, as
-        ``(holder, attribute)``; None for a test it leaves alone (sync, or another
-        plugin's). A hypothesis test is a sync function that calls the test for each
-        example."""
-        holder: Any = getattr(getattr(item, "obj", None), "hypothesis", None)
-        attribute = "obj" if holder is None else "inner_test"
-        if holder is None:
-            holder = item
-        if not inspect.iscoroutinefunction(
-            getattr(holder, attribute, None)
-        ) or _belongs_to_other_plugin(getattr(item, "fixturenames", []), item):
-            return None
-        return holder, attribute
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        if not self.pluginmanager.has_plugin(self.TESTS) and any(
+            _coroutine_test(item) for item in items
+        ):
+            self.pluginmanager.register(CoroutineTests(self.lifecycle), self.TESTS)
 
-    @pytest.hookimpl(wrapper=True)
-    def pytest_pyfunc_call(
-        self, pyfuncitem: pytest.Function
-    ) -> Generator[None, Any, Any]:
-        __tracebackhide__ = True
-        found = self._coroutine_test(pyfuncitem)
-        if found is None:
-            return (yield)
-        holder, attribute = found
-        test = getattr(holder, attribute)
-        lifecycle = self.lifecycle
-
-        @functools.wraps(test)
-        def run_on_loop(*args: Any, **kwargs: Any) -> Any:
-            __tracebackhide__ = True
-            return lifecycle.loop.run_until_complete(test(*args, **kwargs))
-
-        setattr(holder, attribute, run_on_loop)
-        try:
-            return (yield)
-        finally:
-            setattr(holder, attribute, test)
-
-    @pytest.hookimpl(wrapper=True)
+    # tryfirst: the fixture's set-up is whose it is (own_fixture_setup) as a whole.
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
     def pytest_fixture_setup(
         self, fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest
     ) -> Generator[None, Any, Any]:
         __tracebackhide__ = True
+        owner = own_fixture_setup(fixturedef)
+        original = fixturedef.func
+        synchronous = self._synchronous(fixturedef, request)
+        if synchronous is not None:
+            fixturedef.func = synchronous  # type: ignore[misc]
+        try:
+            return (yield)
+        finally:
+            if synchronous is not None:
+                fixturedef.func = original  # type: ignore[misc]
+            if owner is not None:
+                current_test.reset(owner)
+
+    def _synchronous(
+        self, fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest
+    ) -> Callable[..., Any] | None:
+        """A sync stand-in for an async fixture's function, run on the test's loop;
+        None for a sync fixture or another plugin's."""
         original = fixturedef.func
         if not is_async_callable(original) or _belongs_to_other_plugin(
             request.fixturenames, None
         ):
-            return (yield)
+            return None
         func = _bind_to_test_instance(original, request.instance)
         shared = fixturedef.scope != "function"
         lifecycle = self.lifecycle
@@ -117,14 +135,8 @@ class GreenLightRunner:
             return lifecycle.worker.loop if shared else lifecycle.loop
 
         if inspect.isasyncgenfunction(func):
-            synchronous = self._asyncgen_fixture(func, loop, request)
-        else:
-            synchronous = self._coroutine_fixture(func, loop)
-        fixturedef.func = synchronous  # type: ignore[misc]
-        try:
-            return (yield)
-        finally:
-            fixturedef.func = original  # type: ignore[misc]
+            return self._asyncgen_fixture(func, loop, request)
+        return self._coroutine_fixture(func, loop)
 
     @staticmethod
     def _coroutine_fixture(
@@ -169,3 +181,33 @@ class GreenLightRunner:
             return value
 
         return setup
+
+
+class CoroutineTests:
+    """Runs coroutine tests on the test's loop: registered once one is collected."""
+
+    def __init__(self, lifecycle: WorkerLifecycle) -> None:
+        self.lifecycle = lifecycle
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_pyfunc_call(
+        self, pyfuncitem: pytest.Function
+    ) -> Generator[None, Any, Any]:
+        __tracebackhide__ = True
+        found = _coroutine_test(pyfuncitem)
+        if found is None:
+            return (yield)
+        holder, attribute = found
+        test = getattr(holder, attribute)
+        lifecycle = self.lifecycle
+
+        @functools.wraps(test)
+        def run_on_loop(*args: Any, **kwargs: Any) -> Any:
+            __tracebackhide__ = True
+            return lifecycle.loop.run_until_complete(test(*args, **kwargs))
+
+        setattr(holder, attribute, run_on_loop)
+        try:
+            return (yield)
+        finally:
+            setattr(holder, attribute, test)

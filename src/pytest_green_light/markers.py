@@ -3,6 +3,8 @@ fixtures the plugin puts first in an item's own list."""
 
 from __future__ import annotations
 
+import inspect
+import types
 from typing import Any
 
 import pytest
@@ -52,12 +54,14 @@ def register_markers(config: pytest.Config, *, asyncio_marker: bool) -> None:
         config.addinivalue_line("markers", ASYNCIO_MARKER)
 
 
-def read_item_markers(items: list[pytest.Item]) -> None:
-    """Store each ``green_light(loop_scope=..., sync_io=...)`` on its item, validated.
+def read_item_markers(items: list[pytest.Item]) -> list[pytest.Item]:
+    """Store each ``green_light(loop_scope=..., sync_io=...)`` on its item, validated;
+    return the items that have one.
 
     An invalid one errors its test at set-up, with the message: raised here, under
     xdist it would end the worker with nothing shown.
     """
+    marked = []
     for item in items:
         # keywords hold marker names up the node chain: a cheap test before the lookup.
         if "green_light" not in item.keywords:
@@ -65,10 +69,20 @@ def read_item_markers(items: list[pytest.Item]) -> None:
         marker = item.get_closest_marker("green_light")
         if marker is None:
             continue
+        marked.append(item)
         error = _store_settings(item, marker)
         if error is not None:
             item.stash[MARKER_ERROR_KEY] = error
             put_fixture_first(item, MARKER_ERROR_FIXTURE)
+    return marked
+
+
+def is_coroutine_test(item: pytest.Item) -> bool:
+    """Whether the item's function is a coroutine function: an async test."""
+    function = getattr(item, "obj", None)
+    if type(function) is types.FunctionType:  # the common case, asked cheaply
+        return bool(function.__code__.co_flags & inspect.CO_COROUTINE)
+    return inspect.iscoroutinefunction(function)
 
 
 def put_fixture_first(item: pytest.Item, name: str) -> bool:

@@ -6,8 +6,9 @@ hooks, without the ``pytest_`` prefix):
 
 In every process:
 
-- ``green_light_session``: a module holding the ``green_light_session`` fixture
-  (``database/fixtures.py``).
+- ``green_light_session``: a module holding the ``green_light_session`` fixture,
+  declared here with the async fixture decorator of whoever drives async fixtures
+  (what it hands out: ``database/fixtures.py``).
 - ``green_light_database``, with a database URL: ``DatabaseHooks``
   (``database/hooks.py``): report_header, sessionstart (the controller builds or
   reuses the template, a worker copies it into its database), configure_node (hands
@@ -28,25 +29,39 @@ nor asyncio):
 Unless ``--green-light-no-autouse``, in every worker (an xdist worker, or a run
 without ``-n``); in a worker whose code has not imported asyncio (and without
 pytest-asyncio), first ``green_light_standby``: ``Standby``
-(``worker_loop/standby.py``): sessionstart, collection_modifyitems, runtest_setup,
+(``standby.py``): sessionstart, collection_modifyitems, runtest_setup,
 sessionfinish; it registers the objects below, and itself no more, once asyncio is
 used:
 
 - ``green_light_lifecycle``: ``WorkerLifecycle`` (``worker_loop/lifecycle.py``):
   sessionstart, sessionfinish, collection_modifyitems, runtest_setup,
-  runtest_teardown, fixture_setup; in loop scope ``session`` it checks the promise for
-  tests and sync code (a ``PromiseCheck`` the driver below gives it).
+  runtest_teardown; in loop scope ``session`` it checks the promise for tests and sync
+  code (a ``PromiseCheck`` the driver below gives it). The driver's fixture_setup
+  says whose each fixture's set-up is (``running_test.own_fixture_setup``).
 - ``green_light_serial``, when the controller runs serial tests: ``SerialWorker``
   (``serial/hooks.py``): collection_finish, runtest_protocol.
 - With pytest-asyncio: ``green_light_pytest_asyncio_bridge``: ``PytestAsyncioBridge``
   (``with_pytest_asyncio/loop_policy.py``): pycollect_makeitem,
-  collection_modifyitems, runtest_setup, sessionstart, sessionfinish, fixture_setup
-  (checks async fixtures), fixture_post_finalizer; with loop scope ``session`` also
-  the module ``with_pytest_asyncio/session_anchor.py`` (its fixture).
+  collection_modifyitems, sessionstart, sessionfinish, fixture_setup (checks async
+  fixtures), fixture_post_finalizer; with loop scope ``session`` also the module
+  ``with_pytest_asyncio/session_anchor.py`` (its fixture), and until the worker's
+  first test has it, ``green_light_session_anchor_placement``: ``AnchorPlacement``
+  (same module): runtest_setup.
 - Without pytest-asyncio: ``green_light_runner``: ``GreenLightRunner``
-  (``async_runner.py``): pyfunc_call, fixture_setup.
+  (``async_runner.py``): fixture_setup, collection_modifyitems; once a coroutine test
+  it runs is collected, ``green_light_coroutine_tests``: ``CoroutineTests`` (same
+  module): pyfunc_call.
 - Once a test uses ``caplog_xdist_compatible``: ``green_light_log_phases``:
   ``PhaseTracker`` (``log_capture.py``): runtest_call, runtest_teardown.
+
+In every worker, once collection shows that the tests can fail in ways the plugin
+explains (an async test was collected, or SQLAlchemy is imported; also with
+``--green-light-no-autouse``): ``green_light_reports``: ``ReportHook``
+(``reports.py``): runtest_makereport.
+
+Modules are imported where they are first needed: pytest imports a plugin's modules
+through its assertion-rewriting hook, at 1-2 M instructions each, and a process that
+runs only sync tests needs few of them (docs/performance.md).
 
 Whatever the plugin relies on in other packages beyond their documented interfaces is
 reached through ``upstream.py``.
@@ -54,49 +69,41 @@ reached through ``upstream.py``.
 
 from __future__ import annotations
 
-import contextvars
 import logging
 import sys
-from collections.abc import Generator
-from typing import TYPE_CHECKING
+import types
+from collections.abc import AsyncGenerator, Callable, Generator
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from pytest_green_light import __version__, log_capture, running_test, settings
-from pytest_green_light.database import fixtures as database_fixtures
-from pytest_green_light.database import hookspecs
+from pytest_green_light import __version__, settings
 from pytest_green_light.markers import (
     MARKER_ERROR_FIXTURE,
     MARKER_ERROR_KEY,
     OWN_LOOP_FIXTURE,
-    SYNC_IO_KEY,
+    is_coroutine_test,
     read_item_markers,
     register_markers,
-)
-from pytest_green_light.missing_greenlet import (
-    find_missing_greenlet,
-    missing_greenlet_report,
-    require_greenlet_installed,
 )
 from pytest_green_light.process_role import (
     is_xdist_controller,
     session_worker_id,
     worker_id,
 )
-from pytest_green_light.promise import Driver, PromiseCheck, PromiseReport
-from pytest_green_light.serial import hooks as serial_hooks
-from pytest_green_light.warning import GreenLightWarning
-from pytest_green_light.with_pytest_asyncio import installed, loop_scopes, strict_mode
 
+# Everything else is imported where it is first needed (see the docstring).
 if TYPE_CHECKING:
     import asyncio
+    import contextvars
 
-    from sqlalchemy.ext.asyncio import AsyncEngine
+    from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
     from pytest_green_light.database.worker_database import WorkerDatabase
+    from pytest_green_light.log_capture import LogCaptureXdist
     from pytest_green_light.settings import Settings
+    from pytest_green_light.standby import Standby
     from pytest_green_light.worker_loop.lifecycle import WorkerLifecycle
-    from pytest_green_light.worker_loop.standby import Standby
 
 LIFECYCLE_KEY: pytest.StashKey[WorkerLifecycle] = pytest.StashKey()
 STANDBY_KEY: pytest.StashKey[Standby] = pytest.StashKey()
@@ -109,7 +116,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    from pytest_green_light import hookspecs
+
     pluginmanager.add_hookspecs(hookspecs)
+
+
+def _has_pytest_asyncio(config: pytest.Config) -> bool:
+    return config.pluginmanager.has_plugin("asyncio")
 
 
 # tryfirst: pytest-asyncio's pytest_configure must see the loop scopes lined up.
@@ -118,17 +131,16 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[SESSION_TOKEN_KEY] = session_worker_id.set(worker_id(config))
     plugin_settings = settings.read_settings(config)
     config.stash[settings.SETTINGS_KEY] = plugin_settings
-    with_pytest_asyncio = installed.has_pytest_asyncio(config)
+    with_pytest_asyncio = _has_pytest_asyncio(config)
     if with_pytest_asyncio:
+        from pytest_green_light.with_pytest_asyncio import installed
+
         installed.require_supported_pytest_asyncio()
     register_markers(config, asyncio_marker=not with_pytest_asyncio)
     if plugin_settings.debug:
         logging.getLogger("pytest_green_light").setLevel(logging.DEBUG)
     config.pluginmanager.register(
-        database_fixtures.session_fixture_plugin(
-            installed.async_fixture_decorator(config)
-        ),
-        "green_light_session",
+        _session_fixture_plugin(config), "green_light_session"
     )
     controller = is_xdist_controller(config)
     if plugin_settings.db_url is not None:
@@ -143,32 +155,68 @@ def pytest_configure(config: pytest.Config) -> None:
     if not plugin_settings.autouse:
         return
     if with_pytest_asyncio:
+        from pytest_green_light.with_pytest_asyncio import loop_scopes
+
         loop_scopes.line_up_loop_scopes(config, plugin_settings.loop_scope)
-    serial_hooks.configure(
-        config, controller=controller, isolated=plugin_settings.serial == "isolated"
-    )
-    report = PromiseReport(config.pluginmanager)
+    if plugin_settings.serial == "isolated" and (
+        controller or hasattr(config, "workerinput")
+    ):
+        from pytest_green_light.serial import hooks as serial_hooks
+
+        serial_hooks.configure(config, controller=controller)
     if controller:
-        report.register()
+        from pytest_green_light.missing_greenlet import require_greenlet_installed
+        from pytest_green_light.promise import PromiseReport
+
+        PromiseReport(config.pluginmanager).register()
         require_greenlet_installed()
     else:
-        _configure_worker(config, plugin_settings, with_pytest_asyncio, report)
+        _configure_worker(config, plugin_settings, with_pytest_asyncio)
+
+
+async def _green_light_session(
+    green_light_engine: AsyncEngine,
+) -> AsyncGenerator[AsyncSession]:
+    """An ``AsyncSession`` on this worker's database whose every change,
+    ``commit()`` included, is rolled back after the test.
+
+    It joins an outer transaction on its connection through savepoints, so its
+    ``commit()`` and ``rollback()`` only end a savepoint.
+    """
+    from pytest_green_light.database.fixtures import rolled_back_session
+
+    async with rolled_back_session(green_light_engine) as session:
+        yield session
+
+
+def _session_fixture_plugin(config: pytest.Config) -> object:
+    """A plugin holding ``green_light_session``, declared with the fixture decorator of
+    whoever drives async fixtures: pytest-asyncio's (which its strict mode requires),
+    or pytest's own for the plugin's runner."""
+    fixture: Callable[..., Any] = pytest.fixture
+    if _has_pytest_asyncio(config):
+        import pytest_asyncio
+
+        fixture = pytest_asyncio.fixture
+    # A module: pytest reads fixtures off a plugin's type unless it is a module.
+    plugin = types.ModuleType(f"{__name__}.session_fixture")
+    plugin.green_light_session = fixture(name="green_light_session")(  # type: ignore[attr-defined]
+        _green_light_session
+    )
+    return plugin
 
 
 def _configure_worker(
-    config: pytest.Config,
-    plugin_settings: Settings,
-    with_pytest_asyncio: bool,
-    report: PromiseReport,
+    config: pytest.Config, plugin_settings: Settings, with_pytest_asyncio: bool
 ) -> None:
     def start() -> WorkerLifecycle:
-        return _start_worker(config, plugin_settings, with_pytest_asyncio, report)
+        return _start_worker(config, plugin_settings, with_pytest_asyncio)
 
     if with_pytest_asyncio or "asyncio" in sys.modules:
         start()
         return
     # Nothing here uses asyncio yet: nor does the plugin, until something does.
-    from pytest_green_light.worker_loop.standby import Standby
+    from pytest_green_light.standby import Standby
 
     standby = Standby(config, start, plugin_settings.loop_scope)
     config.stash[STANDBY_KEY] = standby
@@ -176,15 +224,14 @@ def _configure_worker(
 
 
 def _start_worker(
-    config: pytest.Config,
-    plugin_settings: Settings,
-    with_pytest_asyncio: bool,
-    report: PromiseReport,
+    config: pytest.Config, plugin_settings: Settings, with_pytest_asyncio: bool
 ) -> WorkerLifecycle:
     # Imported here: they bring in asyncio, which the xdist controller never needs.
+    from pytest_green_light.promise import Driver, PromiseCheck, PromiseReport
     from pytest_green_light.sync_io.greenlet_bridge import SyncIO, TestCode
     from pytest_green_light.worker_loop.lifecycle import WorkerLifecycle
 
+    report = PromiseReport(config.pluginmanager)
     sync_io = SyncIO(plugin_settings.sync_io, TestCode(config.getini("python_files")))
     worker_lifecycle = WorkerLifecycle(
         plugin_settings, sync_io, worker_id=worker_id(config)
@@ -198,7 +245,7 @@ def _start_worker(
     else:
         from pytest_green_light.async_runner import GreenLightRunner
 
-        runner = GreenLightRunner(worker_lifecycle)
+        runner = GreenLightRunner(worker_lifecycle, config.pluginmanager)
         config.pluginmanager.register(runner, "green_light_runner")
         if plugin_settings.loop_scope == "session":
             worker_lifecycle.promise = PromiseCheck(report, Driver("Python"), None)
@@ -218,7 +265,9 @@ def _lifecycle(config: pytest.Config) -> WorkerLifecycle | None:
 @pytest.hookimpl(trylast=True, specname="pytest_configure")
 def pytest_configure_after_pytest_asyncio(config: pytest.Config) -> None:
     plugin_settings = config.stash[settings.SETTINGS_KEY]
-    if plugin_settings.autouse and installed.has_pytest_asyncio(config):
+    if plugin_settings.autouse and _has_pytest_asyncio(config):
+        from pytest_green_light.with_pytest_asyncio import loop_scopes
+
         loop_scopes.unset_loop_scope_defaults(config, plugin_settings.loop_scope)
 
 
@@ -232,6 +281,8 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     plugin_settings = config.stash[settings.SETTINGS_KEY]
     if not plugin_settings.autouse:
         return [f"green-light {__version__}: inert (--green-light-no-autouse)"]
+    from pytest_green_light.with_pytest_asyncio import loop_scopes
+
     sources = plugin_settings.sources
     lines = [
         f"green-light {__version__}: "
@@ -240,7 +291,7 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
         f"async tests driven by {loop_scopes.describe_driver(config)}"
         + _anyio_tests(config)
     ]
-    if installed.has_pytest_asyncio(config):
+    if _has_pytest_asyncio(config):
         lines.append(loop_scopes.describe_lined_up_loop_scopes(config))
     return lines
 
@@ -249,12 +300,12 @@ def _anyio_tests(config: pytest.Config) -> str:
     """Who runs anyio's tests, for the header, when anyio's plugin is loaded."""
     if not config.pluginmanager.has_plugin("anyio"):
         return ""
-    if (
-        installed.has_pytest_asyncio(config)
-        and installed.asyncio_mode(config) == "auto"
-    ):
-        # Its auto mode takes every coroutine test, anyio's too, before anyio does.
-        return "; anyio tests: by pytest-asyncio (auto mode)"
+    if _has_pytest_asyncio(config):
+        from pytest_green_light.with_pytest_asyncio.installed import asyncio_mode
+
+        if asyncio_mode(config) == "auto":
+            # Its auto mode takes every coroutine test, anyio's too, before anyio does.
+            return "; anyio tests: by pytest-asyncio (auto mode)"
     # anyio's runner closes its loop, cancelling every task on it, after each test:
     # it cannot be given the worker loop (docs/loop-scope.md#anyio).
     return "; anyio tests: their own loops"
@@ -263,66 +314,45 @@ def _anyio_tests(config: pytest.Config) -> str:
 def pytest_collection_modifyitems(
     config: pytest.Config, items: list[pytest.Item]
 ) -> None:
-    read_item_markers(items)
-    if installed.has_pytest_asyncio(config):
-        loop_scopes.mark_function_loop_tests(items)
+    marked = read_item_markers(items)
+    if _has_pytest_asyncio(config):
+        from pytest_green_light.with_pytest_asyncio import loop_scopes
+
+        loop_scopes.mark_function_loop_tests(marked)
         if config.stash[settings.SETTINGS_KEY].loop_scope == "function":
             loop_scopes.leave_named_wider_loop_scopes(items)
+    if not config.pluginmanager.has_plugin(REPORTS) and _reports_wanted(items):
+        from pytest_green_light.reports import ReportHook
+
+        config.pluginmanager.register(ReportHook(), REPORTS)
 
 
-def pytest_runtest_makereport(
-    item: pytest.Item, call: pytest.CallInfo[None]
-) -> pytest.TestReport | None:
-    """A failure the plugin can explain gets its explanation as a section of its report.
+REPORTS = "green_light_reports"
 
-    Not a wrapper: a phase that raised nothing costs one call, and pytest's own
-    implementation makes its report. A failure's report is made here, as pytest makes
-    it (``TestReport.from_item_and_call``), with the sections added.
-    """
-    if call.excinfo is None:  # passed (or skipped by a marker): nothing to explain
-        if call.when == "call":  # whether the test's function ran, for the promise
-            test = running_test.current_test.get()
-            if test is not None:
-                test.body_ran = True
-        return None
-    if call.when == "call":
-        running_test.note_failed_call(item, call.excinfo.value)
-    if call.excinfo.errisinstance(pytest.skip.Exception):
-        return None
-    report = pytest.TestReport.from_item_and_call(item, call)
-    if report.failed:
-        hint = strict_mode.unhandled_async_hint(item, report)
-        if hint is not None:
-            report.sections.append(("pytest-green-light: strict mode", hint))
-    error = find_missing_greenlet(call.excinfo.value)
-    if error is not None:
-        plugin_settings = item.config.stash[settings.SETTINGS_KEY]
-        report.sections.append(
-            (
-                "pytest-green-light: MissingGreenlet",
-                missing_greenlet_report(
-                    error,
-                    loop_scope=plugin_settings.loop_scope,
-                    sync_io=settings.item_setting(
-                        item, SYNC_IO_KEY, plugin_settings.sync_io
-                    ),
-                    driver=loop_scopes.describe_driver(item.config),
-                ),
-            )
-        )
-    return report
+
+def _reports_wanted(items: list[pytest.Item]) -> bool:
+    """Whether tests may fail in ways the plugin explains, or its promise needs to know
+    whether an async test's function ran (``reports.py``): SQLAlchemy is imported, or
+    an async test was collected (a driver's item: pytest-asyncio makes its own
+    classes; or a coroutine)."""
+    return "sqlalchemy" in sys.modules or any(
+        type(item) is not pytest.Function or is_coroutine_test(item) for item in items
+    )
 
 
 @pytest.fixture
 def caplog_xdist_compatible(
     request: pytest.FixtureRequest,
-) -> Generator[log_capture.LogCaptureXdist]:
+) -> Generator[LogCaptureXdist]:
     """Log capture with pytest's ``caplog`` API, keeping only this test's records.
 
     A record is this test's when the code that emitted it runs in the test's context:
     the test's own code or a task it started. Records of work other tests started are
     in ``foreign_records``, and a warning names those tests.
     """
+    from pytest_green_light import log_capture
+    from pytest_green_light.warning import GreenLightWarning
+
     with log_capture.capturing(request.node) as capture:
         yield capture
     owners = capture.leaked_task_owners()
@@ -393,9 +423,11 @@ def green_light_db_url(request: pytest.FixtureRequest) -> str:
 @pytest.fixture(scope="session")
 def green_light_engine(request: pytest.FixtureRequest) -> Generator[AsyncEngine]:
     """An ``AsyncEngine`` on this worker's database, disposed at the end of the session."""
+    from pytest_green_light.database.fixtures import worker_engine
+
     plugin_settings = request.config.stash[settings.SETTINGS_KEY]
     # Pooled only when every test runs on the one worker loop the plugin keeps.
-    yield from database_fixtures.worker_engine(
+    yield from worker_engine(
         _worker_database(request.config),
         pooled=plugin_settings.autouse and plugin_settings.loop_scope == "session",
     )

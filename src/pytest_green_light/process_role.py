@@ -11,8 +11,6 @@ from typing import Any
 
 import pytest
 
-from pytest_green_light import upstream
-
 MASTER = "master"
 """The worker id of a process that is not an xdist worker (as xdist names it)."""
 
@@ -27,7 +25,13 @@ def worker_id(config: pytest.Config) -> str:
 def is_xdist_controller(config: pytest.Config) -> bool:
     """Whether xdist's distributed session runs here. ``--dist`` without ``-n`` or
     ``--tx`` runs tests in this process: a worker."""
-    return worker_id(config) == MASTER and upstream.is_xdist_controller(config)
+    # No --dist (which -n and --tx imply): no distributed session, asked without
+    # the upstream module's import.
+    if worker_id(config) != MASTER or config.getoption("dist", "no") == "no":
+        return False
+    from pytest_green_light import upstream
+
+    return upstream.is_xdist_controller(config)
 
 
 session_worker_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(

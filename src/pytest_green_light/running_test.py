@@ -53,6 +53,18 @@ current_test: contextvars.ContextVar[RunningTest | None] = contextvars.ContextVa
 fixture is set up (its work belongs to no one test)."""
 
 
+def own_fixture_setup(
+    fixturedef: pytest.FixtureDef[Any],
+) -> contextvars.Token[RunningTest | None] | None:
+    """Called as a fixture's set-up starts: a wider-scoped fixture set up inside a test
+    is not that test's, so the tasks it starts (and what they log) belong to the
+    fixture, whichever test came first. Returns the token to ``reset`` the running test
+    with once the set-up is over (None: nothing to reset)."""
+    if fixturedef.scope == "function":
+        return None
+    return current_test.set(None)
+
+
 def current_nodeid() -> str | None:
     test = current_test.get()
     return None if test is None else test.nodeid

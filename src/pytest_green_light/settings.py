@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
-from typing import Literal, NamedTuple, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 
 import pytest
 
-from pytest_green_light import upstream
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 LoopScope = Literal["session", "function"]
 LeakedTasks = Literal["cancel", "warn", "ignore"]
@@ -20,11 +21,30 @@ SYNC_IO_MODES: tuple[SyncIOMode, ...] = ("test", "all", "off")
 SERIAL_MODES: tuple[SerialMode, ...] = ("isolated", "off")
 
 
-# NamedTuples, not frozen dataclasses: as immutable, and a fifth of the import time
-# (every pytest process imports this module).
-class Settings(NamedTuple):
-    """Everything the plugin reads from the command line and ini file, validated."""
+# Plain classes with slots, not NamedTuples or frozen dataclasses: every pytest process
+# imports this module, and those cost 60 us (a NamedTuple) to 2 ms (the dataclasses) of
+# its import.
+class Settings:
+    """Everything the plugin reads from the command line and ini file, validated.
 
+    Read-only. Where each value came from (``sources``) is worked out when asked: only
+    the report header and error messages ask.
+    """
+
+    __slots__ = (
+        "_sources",
+        "autouse",
+        "create_db",
+        "db_url",
+        "db_url_source",
+        "debug",
+        "keep_db",
+        "leaked_tasks",
+        "loop_scope",
+        "reuse_db",
+        "serial",
+        "sync_io",
+    )
     loop_scope: LoopScope
     autouse: bool
     debug: bool
@@ -32,13 +52,27 @@ class Settings(NamedTuple):
     sync_io: SyncIOMode
     serial: SerialMode
     db_url: str | None
-    db_url_source: str  # where db_url came from, for messages
-    # Where each choice's value and the database URL came from, for the report
-    # header: "command line", "ini file", "-o", "default" or "$GREEN_LIGHT_DB_URL".
-    sources: dict[str, str]
+    db_url_source: (
+        str  # the option, variable or ini key db_url was set by, for messages
+    )
     keep_db: bool
     reuse_db: bool
     create_db: bool
+    _sources: Callable[[], dict[str, str]]
+
+    def __init__(self, sources: Callable[[], dict[str, str]], **values: Any) -> None:
+        for name, value in values.items():
+            object.__setattr__(self, name, value)
+        object.__setattr__(self, "_sources", sources)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"pytest-green-light's settings are read-only ({name})")
+
+    @property
+    def sources(self) -> dict[str, str]:
+        """Where each choice's value and the database URL came from, for the report
+        header: "command line", "ini file", "-o", "default" or "$GREEN_LIGHT_DB_URL"."""
+        return self._sources()
 
 
 SETTINGS_KEY = pytest.StashKey[Settings]()
@@ -57,25 +91,38 @@ def item_setting(item: pytest.Item, key: pytest.StashKey[T], default: T) -> T:
     return stash[key] if key in stash else default  # noqa: SIM401
 
 
-class Choice(NamedTuple):
+class Choice:
     """A setting with a value from ``choices``: ``--green-light-NAME=VALUE`` and the ini
     key ``green_light_NAME``."""
 
-    name: str
-    choices: tuple[str, ...]
-    default: str
-    help: str
-    metavar: str = "MODE"
+    __slots__ = ("choices", "default", "help", "metavar", "name")
+
+    def __init__(
+        self,
+        name: str,
+        choices: tuple[str, ...],
+        default: str,
+        help: str,
+        metavar: str = "MODE",
+    ) -> None:
+        self.name = name
+        self.choices = choices
+        self.default = default
+        self.help = help
+        self.metavar = metavar
 
 
-class Flag(NamedTuple):
+class Flag:
     """An on/off setting: ``--green-light-NAME`` / ``--green-light-no-NAME`` and the ini
     key ``green_light_NAME`` (true/false)."""
 
-    name: str
-    default: bool
-    help: str
-    off_help: str
+    __slots__ = ("default", "help", "name", "off_help")
+
+    def __init__(self, name: str, default: bool, help: str, off_help: str) -> None:
+        self.name = name
+        self.default = default
+        self.help = help
+        self.off_help = off_help
 
 
 # Every setting both ways. The command line wins over the ini file (and, for the
@@ -213,22 +260,20 @@ def add_options(parser: pytest.Parser) -> None:
     )
 
 
-def _choice(config: pytest.Config, choice: Choice) -> tuple[str, str]:
-    """The CLI value when one was given (and only then), else the ini value; validated.
-    With it, where it came from (see ``Settings.sources``)."""
+def _choice(config: pytest.Config, choice: Choice) -> str:
+    """The CLI value when one was given (and only then), else the ini value; validated."""
     cli_value: str | None = config.getoption(_ini(choice.name))
     if cli_value is not None:
-        value, key, source = cli_value, _option(choice.name), "command line"
+        value, key = cli_value, _option(choice.name)
     else:
         key = _ini(choice.name)
         value = config.getini(key)
-        source = upstream.ini_value_source(config, key) or "default"
     if value not in choice.choices:
         raise pytest.UsageError(
             f"{value!r} is not a valid value for {key}. "
             f"Valid values are: {', '.join(choice.choices)}."
         )
-    return value, source
+    return str(value)
 
 
 def _flag(config: pytest.Config, flag: Flag) -> bool:
@@ -246,9 +291,10 @@ def _flag(config: pytest.Config, flag: Flag) -> bool:
         ) from None
 
 
-def _db_url(config: pytest.Config) -> tuple[str | None, str, str]:
-    """The database URL, the key it was set by (for messages) and where it came from
-    (see ``Settings.sources``): the CLI, then the environment, then the ini file."""
+def _db_url(config: pytest.Config) -> tuple[str | None, str, str | None]:
+    """The database URL, the key it was set by (for messages), and where it came from
+    (``Settings.sources``; None: the ini file or ``-o``, told apart when asked): the
+    CLI, then the environment, then the ini file."""
     candidates = (
         (
             config.getoption("green_light_db_url"),
@@ -256,26 +302,51 @@ def _db_url(config: pytest.Config) -> tuple[str | None, str, str]:
             "command line",
         ),
         (os.environ.get(DB_URL_ENV), f"${DB_URL_ENV}", f"${DB_URL_ENV}"),
-        # The ini file, or -o: asked only when it is the one.
         (config.getini("green_light_db_url"), "green_light_db_url", None),
     )
     for value, key, source in candidates:
         if value:
-            return (
-                value,
-                key,
-                source or upstream.ini_value_source(config, key) or "ini file",
-            )
+            return value, key, source
     return None, "", "default"
+
+
+def _ini_source(config: pytest.Config, key: str, unset: str) -> str:
+    """Where ini key ``key`` was set (``-o`` or the ini file), ``unset`` if it was not.
+
+    Imports the upstream module: asked only by the report header and error messages,
+    and every pytest process imports this module.
+    """
+    from pytest_green_light import upstream
+
+    return upstream.ini_value_source(config, key) or unset
+
+
+def _sources(
+    config: pytest.Config, from_cli: dict[str, bool], db_url_source: str | None
+) -> dict[str, str]:
+    """Where each choice's value and the database URL came from (see
+    ``Settings.sources``), given what was known when they were read."""
+    sources = {
+        name: "command line" if cli else _ini_source(config, _ini(name), "default")
+        for name, cli in from_cli.items()
+    }
+    sources["db_url"] = db_url_source or _ini_source(
+        config, "green_light_db_url", "ini file"
+    )
+    return sources
 
 
 def read_settings(config: pytest.Config) -> Settings:
     """Read and validate the plugin's settings; a bad value is a usage error."""
-    chosen = {choice.name: _choice(config, choice) for choice in CHOICES}
-    choices = {name: value for name, (value, _) in chosen.items()}
+    choices = {choice.name: _choice(config, choice) for choice in CHOICES}
     flags = {flag.name: _flag(config, flag) for flag in FLAGS}
     db_url, db_url_source, db_url_from = _db_url(config)
+    from_cli = {
+        choice.name: config.getoption(_ini(choice.name)) is not None
+        for choice in CHOICES
+    }
     return Settings(
+        lambda: _sources(config, from_cli, db_url_from),
         loop_scope=cast(LoopScope, choices["loop_scope"]),
         autouse=flags["autouse"],
         debug=flags["debug"],
@@ -287,6 +358,4 @@ def read_settings(config: pytest.Config) -> Settings:
         keep_db=flags["keep_db"],
         reuse_db=flags["reuse_db"],
         create_db=flags["create_db"],
-        sources={name: source for name, (_, source) in chosen.items()}
-        | {"db_url": db_url_from},
     )

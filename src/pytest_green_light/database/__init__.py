@@ -3,7 +3,6 @@
 at the end (SQLite files, PostgreSQL, MySQL and MariaDB databases), and the fixtures on
 it.
 
-- ``hookspecs.py``: the hooks users implement (set-up, fingerprint).
 - ``hooks.py``: the hooks of a run with a URL, in the controller and in each worker.
 - ``fixtures.py``: what ``green_light_engine`` and ``green_light_session`` hand out.
 - ``template.py``: the run's template, built or reused; ``fingerprint.py`` says what
@@ -13,6 +12,7 @@ it.
   ``postgresql.py``, ``mysql.py`` or ``sqlite.py``; ``driver_errors.py`` words what
   the driver said.
 
-Nothing is imported here: everything but ``hookspecs.py`` and ``fixtures.py`` brings in
-SQLAlchemy, which runs without a URL never need.
+The hooks users implement are in ``pytest_green_light/hookspecs.py``. Nothing is
+imported here: everything but ``fixtures.py`` brings in SQLAlchemy, which runs without
+a URL never need.
 """

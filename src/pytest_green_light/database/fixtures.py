@@ -2,15 +2,15 @@
 
 The engine fixture is a plain fixture: creating an engine does no IO. The session
 fixture is async, so that whoever drives the test (pytest-asyncio, or the plugin's
-runner) opens its connection on the loop the test runs on.
+runner) opens its connection on the loop the test runs on. Both are declared in
+``plugin.py``; this module is imported when a test first uses one.
 """
 
 from __future__ import annotations
 
 import contextlib
-import types
-from collections.abc import AsyncGenerator, Callable, Generator
-from typing import TYPE_CHECKING, Any
+from collections.abc import AsyncIterator, Generator
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
@@ -27,7 +27,7 @@ def worker_engine(
     only works on the loop it was made on.
     """
     # Imported here: the xdist controller loads this module too, and needs no asyncio.
-    from pytest_green_light.worker_loop.standby import wake_waiting
+    from pytest_green_light.standby import wake_waiting
 
     wake_waiting()
     from pytest_green_light.worker_loop.lifecycle import get_or_create_event_loop
@@ -66,25 +66,13 @@ async def _open_session(
     return session
 
 
-async def rolled_back_session(
-    green_light_engine: AsyncEngine,
-) -> AsyncGenerator[AsyncSession, None]:
+@contextlib.asynccontextmanager
+async def rolled_back_session(engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
     """An ``AsyncSession`` whose every change, ``commit()`` included, is rolled back
-    after the test.
+    when the block ends (``green_light_session``, declared in ``plugin.py``).
 
     It joins an outer transaction on its connection through savepoints, so its
     ``commit()`` and ``rollback()`` only end a savepoint.
     """
     async with contextlib.AsyncExitStack() as cleanup:
-        yield await _open_session(green_light_engine, cleanup)
-
-
-def session_fixture_plugin(fixture: Callable[..., Any]) -> object:
-    """A plugin holding ``green_light_session``, declared with the ``fixture``
-    decorator of whoever drives async fixtures (pytest-asyncio's in strict mode)."""
-    # A module: pytest reads fixtures off a plugin's type unless it is a module.
-    plugin = types.ModuleType(f"{__name__}.session_fixture")
-    plugin.green_light_session = fixture(name="green_light_session")(  # type: ignore[attr-defined]
-        rolled_back_session
-    )
-    return plugin
+        yield await _open_session(engine, cleanup)

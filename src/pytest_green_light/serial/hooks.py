@@ -46,11 +46,12 @@ channel.send(holder.to_controller)
 """
 
 
-def configure(config: pytest.Config, *, controller: bool, isolated: bool) -> None:
-    """Register the controller's or a worker's side, when serial tests need one."""
+def configure(config: pytest.Config, *, controller: bool) -> None:
+    """Register the controller's or a worker's side, when serial tests need one
+    (``green_light_serial = isolated``)."""
     if controller:
         # --dist each runs every test on every worker: there is no "one at a time".
-        if isolated and config.getvalue("dist") != "each":
+        if config.getvalue("dist") != "each":
             controller_side = SerialController()
             config.pluginmanager.register(controller_side, "green_light_serial")
         return

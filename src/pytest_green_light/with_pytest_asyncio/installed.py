@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable
 from importlib.metadata import version
-from typing import Any, cast
 
 import pytest
 
@@ -39,16 +37,6 @@ def require_supported_pytest_asyncio() -> None:
                 oldest=".".join(map(str, OLDEST_PYTEST_ASYNCIO)),
             )
         )
-
-
-def async_fixture_decorator(config: pytest.Config) -> Callable[..., Any]:
-    """The decorator that makes an async fixture run on the test's loop: pytest-asyncio's
-    (which strict mode requires), or pytest's own for the plugin's runner."""
-    if has_pytest_asyncio(config):
-        import pytest_asyncio
-
-        return cast(Callable[..., Any], pytest_asyncio.fixture)
-    return pytest.fixture
 
 
 def asyncio_mode(config: pytest.Config) -> str:

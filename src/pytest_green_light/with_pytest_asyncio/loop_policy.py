@@ -25,6 +25,7 @@ import pytest
 from pytest_green_light import upstream
 from pytest_green_light.markers import put_fixture_first
 from pytest_green_light.promise import Driver, PromiseCheck, PromiseReport
+from pytest_green_light.running_test import current_test, own_fixture_setup
 from pytest_green_light.with_pytest_asyncio.installed import asyncio_mode
 from pytest_green_light.with_pytest_asyncio.loop_scopes import (
     keep_event_loop_fixtures_on_it,
@@ -62,8 +63,6 @@ class PytestAsyncioBridge:
         self._fixtures_seen: set[pytest.FixtureDef[Any]] = set()
         self._promised_fixtures: dict[object, bool] = {}  # by fixture function
         on_session_loop = lifecycle.settings.loop_scope == "session"
-        # The session anchor goes into the worker's first test (session loop only).
-        self._anchor_pending = on_session_loop
         self._session_loop_by_marker = (
             on_session_loop and tests_marked_for_the_session_loop()
         )
@@ -120,11 +119,6 @@ class PytestAsyncioBridge:
             self.lifecycle.promise.waive()
 
     @pytest.hookimpl(tryfirst=True)
-    def pytest_runtest_setup(self, item: pytest.Item) -> None:
-        if self._anchor_pending and put_session_anchor_first(item):
-            self._anchor_pending = False
-
-    @pytest.hookimpl(tryfirst=True)
     def pytest_sessionstart(self) -> None:
         self._restore_policy = upstream.install_loop_policy(self.new_event_loop)
 
@@ -138,6 +132,7 @@ class PytestAsyncioBridge:
         self, fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest
     ) -> Generator[None, Any, Any]:
         __tracebackhide__ = True
+        owner = own_fixture_setup(fixturedef)
         self._setting_up.append(fixturedef)
         # By function: pytest makes a fixture definition per test for parameters.
         promised = self._promised_fixtures.get(fixturedef.func)
@@ -159,6 +154,8 @@ class PytestAsyncioBridge:
                 result = yield
         finally:
             self._setting_up.pop()
+            if owner is not None:
+                current_test.reset(owner)
         if promised and self.lifecycle.worker.task_factory.created == created:
             self._check_fixture_loop(fixturedef, request, result)
         if fixturedef is self._holder:
@@ -250,6 +247,9 @@ def configure(
         config.pluginmanager.import_plugin(
             "pytest_green_light.with_pytest_asyncio.session_anchor"
         )
+        config.pluginmanager.register(
+            AnchorPlacement(config.pluginmanager), AnchorPlacement.NAME
+        )
         import pytest_asyncio
 
         lifecycle.promise = PromiseCheck(
@@ -257,6 +257,21 @@ def configure(
             Driver("pytest-asyncio", asyncio_mode(config)),
             pytest_asyncio.is_async_test,
         )
+
+
+class AnchorPlacement:
+    """Puts the session anchor into the worker's first test it can go into, then
+    unregisters itself: the tests after it pay for no hook."""
+
+    NAME = "green_light_session_anchor_placement"
+
+    def __init__(self, pluginmanager: pytest.PytestPluginManager) -> None:
+        self.pluginmanager = pluginmanager
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        if put_session_anchor_first(item):
+            self.pluginmanager.unregister(self)
 
 
 def put_session_anchor_first(item: pytest.Item) -> bool:

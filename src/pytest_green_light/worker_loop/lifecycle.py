@@ -234,21 +234,6 @@ class WorkerLifecycle:
         if leftovers:
             self._handle_test_leftovers(item, loop, leftovers)
 
-    @pytest.hookimpl(wrapper=True, tryfirst=True)
-    def pytest_fixture_setup(
-        self, fixturedef: pytest.FixtureDef[Any]
-    ) -> Generator[None, Any, Any]:
-        """A wider-scoped fixture set up inside a test is not that test's: the tasks it
-        starts (and what they log) belong to the fixture, whichever test came first."""
-        __tracebackhide__ = True
-        if fixturedef.scope == "function":
-            return (yield)
-        token = current_test.set(None)
-        try:
-            return (yield)
-        finally:
-            current_test.reset(token)
-
     def run_on_own_loop(self) -> Generator[asyncio.AbstractEventLoop, None, None]:
         """The body of the fixture that gives a test a fresh loop, closed after it."""
         loop = self._test_loop = asyncio.new_event_loop()

@@ -12,7 +12,7 @@ Imports no asyncio: that is its point.
 
 from __future__ import annotations
 
-import inspect
+import importlib.util
 import logging
 import sys
 import threading
@@ -21,8 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from pytest_green_light.markers import LOOP_SCOPE_KEY
-from pytest_green_light.missing_greenlet import require_greenlet_installed
+from pytest_green_light.markers import LOOP_SCOPE_KEY, is_coroutine_test
 from pytest_green_light.settings import LoopScope, item_setting
 
 if TYPE_CHECKING:
@@ -88,16 +87,19 @@ class Standby:
         self._wake_up = wake_up
         self._loop_scope = loop_scope
         self.lifecycle: WorkerLifecycle | None = None
-        self._session_started = False
+        self._session: pytest.Session | None = None
         self._items: list[pytest.Item] | None = None
         self._watch: _AsyncioImportWatch | None = None
         self._thread = threading.get_ident()
 
-    def pytest_sessionstart(self) -> None:
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
         # The full check (a greenlet switch) waits for the loop; one that finds no
         # greenlet installed does not: every async database test would need it.
-        require_greenlet_installed()
-        self._session_started = True
+        if importlib.util.find_spec("greenlet") is None:
+            from pytest_green_light.missing_greenlet import require_greenlet_installed
+
+            require_greenlet_installed()  # the error that says so
+        self._session = session
         self._watch = _AsyncioImportWatch(self._asyncio_imported)
         sys.meta_path.insert(0, self._watch)
         _waiting.append(self)
@@ -122,10 +124,10 @@ class Standby:
     def _needs_a_loop(self, item: pytest.Item) -> bool:
         return item_setting(
             item, LOOP_SCOPE_KEY, self._loop_scope
-        ) == "function" or inspect.iscoroutinefunction(getattr(item, "obj", None))
+        ) == "function" or is_coroutine_test(item)
 
     def _asyncio_imported(self) -> None:
-        if self._session_started and threading.get_ident() == self._thread:
+        if self._session is not None and threading.get_ident() == self._thread:
             self.wake()
 
     def _unwatch(self) -> None:
@@ -142,15 +144,22 @@ class Standby:
         if self.lifecycle is not None:
             return self.lifecycle
         self._unwatch()  # before the imports below, which import asyncio
-        self._config.pluginmanager.unregister(self)
+        pluginmanager = self._config.pluginmanager
+        pluginmanager.unregister(self)
         log.debug(
             "worker woken up: asyncio is used%s", f" by {item.nodeid}" if item else ""
         )
+        before = pluginmanager.get_plugins()
         lifecycle = self.lifecycle = self._wake_up()
-        if self._session_started:
-            lifecycle.pytest_sessionstart()
+        # What the plugins registered just now missed of the session so far.
+        if self._session is not None:
+            pluginmanager.subset_hook_caller("pytest_sessionstart", before)(
+                session=self._session
+            )
         if self._items is not None:
-            lifecycle.pytest_collection_modifyitems(self._items)
+            pluginmanager.subset_hook_caller("pytest_collection_modifyitems", before)(
+                session=self._session, config=self._config, items=self._items
+            )
         if item is not None:
             lifecycle.pytest_runtest_setup(item)
         return lifecycle
