@@ -15,12 +15,15 @@ import functools
 import inspect
 import types
 from collections.abc import AsyncGenerator, Callable, Coroutine, Generator
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pytest
 
 from pytest_green_light.running_test import current_test, own_fixture_setup
 from pytest_green_light.worker_loop.lifecycle import WorkerLifecycle
+
+if TYPE_CHECKING:
+    from pytest_green_light.collection import Collected
 
 T = TypeVar("T")
 
@@ -89,11 +92,11 @@ class GreenLightRunner:
     ) -> None:
         self.lifecycle = lifecycle
         self.pluginmanager = pluginmanager
+        lifecycle.on_collected.append(self._collected)
 
-    @pytest.hookimpl(trylast=True)
-    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+    def _collected(self, collected: Collected) -> None:
         if not self.pluginmanager.has_plugin(self.TESTS) and any(
-            _coroutine_test(item) for item in items
+            _coroutine_test(item) for item in collected.items
         ):
             self.pluginmanager.register(CoroutineTests(self.lifecycle), self.TESTS)
 

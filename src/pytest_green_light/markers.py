@@ -1,19 +1,16 @@
-"""The plugin's markers: registration, per-item reading at collection time, and the
-fixtures the plugin puts first in an item's own list."""
+"""The plugin's markers: registration, and reading an item's ``green_light`` marker
+into its own ``ItemSettings`` at collection; the fixtures the plugin puts first in an
+item's own list."""
 
 from __future__ import annotations
-
-import inspect
-import types
-from typing import Any
 
 import pytest
 
 from pytest_green_light.settings import (
+    ITEM_SETTINGS_KEY,
     LOOP_SCOPES,
     SYNC_IO_MODES,
-    LoopScope,
-    SyncIOMode,
+    ItemSettings,
 )
 
 MARKERS = (
@@ -25,17 +22,13 @@ MARKERS = (
     "sync_io='test'|'all'|'off' says where sync code may do database IO.",
 )
 
-LOOP_SCOPE_KEY = pytest.StashKey[LoopScope]()
-"""Set on items whose ``green_light`` marker names a ``loop_scope``."""
-SYNC_IO_KEY = pytest.StashKey[SyncIOMode]()
-"""Set on items whose ``green_light`` marker names ``sync_io``."""
 OWN_LOOP_FIXTURE = "_green_light_own_loop"
 """Put first in the fixtures of a test with loop scope ``function``."""
 
-# The marker's keyword arguments: their valid values and where each is stored.
-MARKER_SETTINGS: dict[str, tuple[tuple[str, ...], pytest.StashKey[Any]]] = {
-    "loop_scope": (LOOP_SCOPES, LOOP_SCOPE_KEY),
-    "sync_io": (SYNC_IO_MODES, SYNC_IO_KEY),
+# The marker's keyword arguments (ItemSettings' attributes) and their valid values.
+MARKER_SETTINGS: dict[str, tuple[str, ...]] = {
+    "loop_scope": LOOP_SCOPES,
+    "sync_io": SYNC_IO_MODES,
 }
 MARKER_ERROR_KEY = pytest.StashKey[str]()
 """What is wrong with an item's ``green_light`` marker."""
@@ -54,35 +47,42 @@ def register_markers(config: pytest.Config, *, asyncio_marker: bool) -> None:
         config.addinivalue_line("markers", ASYNCIO_MARKER)
 
 
-def read_item_markers(items: list[pytest.Item]) -> list[pytest.Item]:
-    """Store each ``green_light(loop_scope=..., sync_io=...)`` on its item, validated;
-    return the items that have one.
+def read_item_markers(
+    items: list[pytest.Item], session: ItemSettings
+) -> list[pytest.Item]:
+    """Store each item's ``green_light(loop_scope=..., sync_io=...)`` as its own
+    ``ItemSettings`` (the ``session``'s where the marker names none), validated;
+    return the items that have the marker.
 
     An invalid one errors its test at set-up, with the message: raised here, under
     xdist it would end the worker with nothing shown.
     """
     marked = []
+    on_parent: dict[int, bool] = {}  # by id: a node's hash is a Python-level call
     for item in items:
-        # keywords hold marker names up the node chain: a cheap test before the lookup.
-        if "green_light" not in item.keywords:
-            continue
+        # Asked once per module or class, and of each item's own markers.
+        parent = item.parent
+        parent_marked = on_parent.get(id(parent))
+        if parent_marked is None:
+            parent_marked = on_parent[id(parent)] = (
+                parent is not None
+                and parent.get_closest_marker("green_light") is not None
+            )
+        if not parent_marked:
+            for mark in item.own_markers:
+                if mark.name == "green_light":
+                    break
+            else:
+                continue
         marker = item.get_closest_marker("green_light")
         if marker is None:
             continue
         marked.append(item)
-        error = _store_settings(item, marker)
+        error = _store_settings(item, marker, session)
         if error is not None:
             item.stash[MARKER_ERROR_KEY] = error
             put_fixture_first(item, MARKER_ERROR_FIXTURE)
     return marked
-
-
-def is_coroutine_test(item: pytest.Item) -> bool:
-    """Whether the item's function is a coroutine function: an async test."""
-    function = getattr(item, "obj", None)
-    if type(function) is types.FunctionType:  # the common case, asked cheaply
-        return bool(function.__code__.co_flags & inspect.CO_COROUTINE)
-    return inspect.iscoroutinefunction(function)
 
 
 def put_fixture_first(item: pytest.Item, name: str) -> bool:
@@ -96,14 +96,17 @@ def put_fixture_first(item: pytest.Item, name: str) -> bool:
     return True
 
 
-def _store_settings(item: pytest.Item, marker: pytest.Mark) -> str | None:
+def _store_settings(
+    item: pytest.Item, marker: pytest.Mark, session: ItemSettings
+) -> str | None:
     unknown = set(marker.kwargs) - set(MARKER_SETTINGS)
     if marker.args or unknown:
         return (
             "@pytest.mark.green_light takes only the keyword arguments loop_scope "
             f"and sync_io, got {marker.args or ''}{sorted(unknown) or ''}."
         )
-    for name, (valid, key) in MARKER_SETTINGS.items():
+    own = ItemSettings(session.loop_scope, session.sync_io)
+    for name, valid in MARKER_SETTINGS.items():
         value = marker.kwargs.get(name)
         if value is None:
             continue
@@ -112,5 +115,6 @@ def _store_settings(item: pytest.Item, marker: pytest.Mark) -> str | None:
                 f"{value!r} is not a valid {name} for @pytest.mark.green_light. "
                 f"Valid values are: {', '.join(valid)}."
             )
-        item.stash[key] = value
+        setattr(own, name, value)
+    item.stash[ITEM_SETTINGS_KEY] = own
     return None

@@ -82,8 +82,6 @@ from pytest_green_light.markers import (
     MARKER_ERROR_FIXTURE,
     MARKER_ERROR_KEY,
     OWN_LOOP_FIXTURE,
-    is_coroutine_test,
-    read_item_markers,
     register_markers,
 )
 from pytest_green_light.process_role import (
@@ -218,7 +216,7 @@ def _configure_worker(
     # Nothing here uses asyncio yet: nor does the plugin, until something does.
     from pytest_green_light.standby import Standby
 
-    standby = Standby(config, start, plugin_settings.loop_scope)
+    standby = Standby(config, start)
     config.stash[STANDBY_KEY] = standby
     config.pluginmanager.register(standby, "green_light_standby")
 
@@ -311,33 +309,32 @@ def _anyio_tests(config: pytest.Config) -> str:
     return "; anyio tests: their own loops"
 
 
+# trylast: the collection step sees the items as every other plugin left them.
+@pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(
     config: pytest.Config, items: list[pytest.Item]
 ) -> None:
-    marked = read_item_markers(items)
-    if _has_pytest_asyncio(config):
-        from pytest_green_light.with_pytest_asyncio import loop_scopes
+    from pytest_green_light.collection import collect
 
-        loop_scopes.mark_function_loop_tests(marked)
-        if config.stash[settings.SETTINGS_KEY].loop_scope == "function":
-            loop_scopes.leave_named_wider_loop_scopes(items)
-    if not config.pluginmanager.has_plugin(REPORTS) and _reports_wanted(items):
+    collected = collect(config, items)
+    standby = config.stash.get(STANDBY_KEY, None)
+    if standby is not None:
+        standby.collected(collected)
+    else:
+        lifecycle = config.stash.get(LIFECYCLE_KEY, None)
+        if lifecycle is not None:
+            lifecycle.collected(collected)
+    # Tests may fail in ways the plugin explains, or its promise needs to know whether
+    # an async test's function ran (reports.py).
+    if not config.pluginmanager.has_plugin(REPORTS) and (
+        collected.async_tests or "sqlalchemy" in sys.modules
+    ):
         from pytest_green_light.reports import ReportHook
 
         config.pluginmanager.register(ReportHook(), REPORTS)
 
 
 REPORTS = "green_light_reports"
-
-
-def _reports_wanted(items: list[pytest.Item]) -> bool:
-    """Whether tests may fail in ways the plugin explains, or its promise needs to know
-    whether an async test's function ran (``reports.py``): SQLAlchemy is imported, or
-    an async test was collected (a driver's item: pytest-asyncio makes its own
-    classes; or a coroutine)."""
-    return "sqlalchemy" in sys.modules or any(
-        type(item) is not pytest.Function or is_coroutine_test(item) for item in items
-    )
 
 
 @pytest.fixture

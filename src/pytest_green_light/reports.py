@@ -12,7 +12,6 @@ from __future__ import annotations
 import pytest
 
 from pytest_green_light import running_test, settings
-from pytest_green_light.markers import SYNC_IO_KEY
 from pytest_green_light.missing_greenlet import (
     find_missing_greenlet,
     missing_greenlet_report,
@@ -62,9 +61,9 @@ class ReportHook:
                     missing_greenlet_report(
                         error,
                         loop_scope=plugin_settings.loop_scope,
-                        sync_io=settings.item_setting(
-                            item, SYNC_IO_KEY, plugin_settings.sync_io
-                        ),
+                        sync_io=settings.item_settings(
+                            item, plugin_settings.for_tests
+                        ).sync_io,
                         driver=describe_driver(item.config),
                     ),
                 )

@@ -32,7 +32,6 @@ class RunningTest:
         self,
         nodeid: str,
         sync_io: SyncIOMode,
-        *,
         record_tasks: bool = False,
         promised: bool = False,
     ) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import pytest
 
@@ -38,6 +38,7 @@ class Settings:
         "db_url",
         "db_url_source",
         "debug",
+        "for_tests",
         "keep_db",
         "leaked_tasks",
         "loop_scope",
@@ -58,12 +59,18 @@ class Settings:
     keep_db: bool
     reuse_db: bool
     create_db: bool
+    for_tests: (
+        ItemSettings  # loop scope and sync IO mode, as tests without their own get
+    )
     _sources: Callable[[], dict[str, str]]
 
     def __init__(self, sources: Callable[[], dict[str, str]], **values: Any) -> None:
         for name, value in values.items():
             object.__setattr__(self, name, value)
         object.__setattr__(self, "_sources", sources)
+        object.__setattr__(
+            self, "for_tests", ItemSettings(self.loop_scope, self.sync_io)
+        )
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError(f"pytest-green-light's settings are read-only ({name})")
@@ -79,16 +86,31 @@ SETTINGS_KEY = pytest.StashKey[Settings]()
 
 DB_URL_ENV = "GREEN_LIGHT_DB_URL"
 
-T = TypeVar("T")
+
+class ItemSettings:
+    """The settings each test may have its own of: its loop scope and sync IO mode.
+
+    The session's are ``Settings.for_tests``; a test whose marker names one has its own,
+    stored on the item at collection (``ITEM_SETTINGS_KEY``).
+    """
+
+    __slots__ = ("loop_scope", "sync_io")
+
+    def __init__(self, loop_scope: LoopScope, sync_io: SyncIOMode) -> None:
+        self.loop_scope = loop_scope
+        self.sync_io = sync_io
 
 
-def item_setting(item: pytest.Item, key: pytest.StashKey[T], default: T) -> T:
-    """A per-test setting a marker stored on the item, else the session's ``default``.
+ITEM_SETTINGS_KEY = pytest.StashKey[ItemSettings]()
 
-    Not ``stash.get()``: it raises and catches KeyError for every unmarked test.
+
+def item_settings(item: pytest.Item, session: ItemSettings) -> ItemSettings:
+    """The item's own settings if it has them, else the ``session``'s.
+
+    Not ``stash.get()``: it raises and catches KeyError for every test without.
     """
     stash = item.stash
-    return stash[key] if key in stash else default  # noqa: SIM401
+    return stash[ITEM_SETTINGS_KEY] if ITEM_SETTINGS_KEY in stash else session  # noqa: SIM401
 
 
 class Choice:

@@ -21,10 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from pytest_green_light.markers import LOOP_SCOPE_KEY, is_coroutine_test
-from pytest_green_light.settings import LoopScope, item_setting
-
 if TYPE_CHECKING:
+    from pytest_green_light.collection import Collected
     from pytest_green_light.worker_loop.lifecycle import WorkerLifecycle
 
 log = logging.getLogger("pytest_green_light")
@@ -81,14 +79,12 @@ class Standby:
         self,
         config: pytest.Config,
         wake_up: Callable[[], WorkerLifecycle],
-        loop_scope: LoopScope,
     ) -> None:
         self._config = config
         self._wake_up = wake_up
-        self._loop_scope = loop_scope
         self.lifecycle: WorkerLifecycle | None = None
         self._session: pytest.Session | None = None
-        self._items: list[pytest.Item] | None = None
+        self._collected: Collected | None = None
         self._watch: _AsyncioImportWatch | None = None
         self._thread = threading.get_ident()
 
@@ -105,11 +101,13 @@ class Standby:
         _waiting.append(self)
         log.debug("worker on standby: nothing in it has used asyncio yet")
 
-    # trylast: after the other plugins' changes, as the lifecycle's own.
-    @pytest.hookimpl(trylast=True)
-    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
-        self._items = items
-        if self.lifecycle is None and any(self._needs_a_loop(item) for item in items):
+    def collected(self, collected: Collected) -> None:
+        """The collection step's findings: a test that needs a loop (an async one,
+        or one with a loop of its own) wakes the worker now."""
+        self._collected = collected
+        if self.lifecycle is not None:  # woken already (asyncio was imported)
+            self.lifecycle.collected(collected)
+        elif collected.async_tests or collected.own_loop:
             self.wake()
 
     @pytest.hookimpl(tryfirst=True)
@@ -120,11 +118,6 @@ class Standby:
 
     def pytest_sessionfinish(self) -> None:
         self._unwatch()
-
-    def _needs_a_loop(self, item: pytest.Item) -> bool:
-        return item_setting(
-            item, LOOP_SCOPE_KEY, self._loop_scope
-        ) == "function" or is_coroutine_test(item)
 
     def _asyncio_imported(self) -> None:
         if self._session is not None and threading.get_ident() == self._thread:
@@ -156,10 +149,8 @@ class Standby:
             pluginmanager.subset_hook_caller("pytest_sessionstart", before)(
                 session=self._session
             )
-        if self._items is not None:
-            pluginmanager.subset_hook_caller("pytest_collection_modifyitems", before)(
-                session=self._session, config=self._config, items=self._items
-            )
+        if self._collected is not None:
+            lifecycle.collected(self._collected)
         if item is not None:
             lifecycle.pytest_runtest_setup(item)
         return lifecycle

@@ -22,12 +22,9 @@ import types
 from collections.abc import Callable, Coroutine, Generator, Iterable
 from typing import Any
 
-import pytest
-
 from pytest_green_light import upstream
-from pytest_green_light.markers import SYNC_IO_KEY
 from pytest_green_light.running_test import current_test
-from pytest_green_light.settings import SyncIOMode, item_setting
+from pytest_green_light.settings import SyncIOMode
 from pytest_green_light.sync_io.call_site import sync_io_allowed
 
 
@@ -69,10 +66,6 @@ class SyncIO:
     def __init__(self, default: SyncIOMode, test_code: TestCode) -> None:
         self.default = default
         self.test_code = test_code
-
-    def mode_for(self, item: pytest.Item) -> SyncIOMode:
-        """The item's mode: its marker's, or the session default."""
-        return item_setting(item, SYNC_IO_KEY, self.default)
 
     def bridge(self, coro: Any, loop: asyncio.AbstractEventLoop) -> Any:
         """``coro``, wrapped to run in a sync-IO greenlet if it should.

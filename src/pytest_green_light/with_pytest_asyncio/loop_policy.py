@@ -18,7 +18,7 @@ import asyncio
 import functools
 import inspect
 from collections.abc import Callable, Generator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -29,11 +29,13 @@ from pytest_green_light.running_test import current_test, own_fixture_setup
 from pytest_green_light.with_pytest_asyncio.installed import asyncio_mode
 from pytest_green_light.with_pytest_asyncio.loop_scopes import (
     keep_event_loop_fixtures_on_it,
-    mark_tests_for_the_session_loop,
     tests_marked_for_the_session_loop,
 )
 from pytest_green_light.worker_loop.lifecycle import WorkerLifecycle
 from pytest_green_light.worker_loop.loop import current_loop
+
+if TYPE_CHECKING:
+    from pytest_green_light.collection import Collected
 
 ANCHOR = "_green_light_session_loop"
 """The session anchor's fixture (``session_anchor.py``)."""
@@ -54,18 +56,20 @@ def _async_on_the_session_loop(fixturedef: pytest.FixtureDef[Any]) -> bool:
 class PytestAsyncioBridge:
     """Hands the worker loop to pytest-asyncio's session-long runner, and only to it."""
 
-    def __init__(self, lifecycle: WorkerLifecycle, pytest_asyncio_module: str) -> None:
+    def __init__(
+        self,
+        config: pytest.Config,
+        lifecycle: WorkerLifecycle,
+        pytest_asyncio_module: str,
+    ) -> None:
+        self.config = config
         self.lifecycle = lifecycle
+        lifecycle.on_collected.append(self._collected)
         self.pytest_asyncio_module = pytest_asyncio_module
         self._setting_up: list[pytest.FixtureDef[Any]] = []
         self._holder: pytest.FixtureDef[Any] | None = None
         self._restore_policy: Callable[[], None] | None = None
-        self._fixtures_seen: set[pytest.FixtureDef[Any]] = set()
         self._promised_fixtures: dict[object, bool] = {}  # by fixture function
-        on_session_loop = lifecycle.settings.loop_scope == "session"
-        self._session_loop_by_marker = (
-            on_session_loop and tests_marked_for_the_session_loop()
-        )
 
     def _is_pytest_asyncios(self, fixturedef: pytest.FixtureDef[Any]) -> bool:
         return upstream.defined_by_pytest_asyncio(
@@ -102,18 +106,8 @@ class PytestAsyncioBridge:
             self.lifecycle.add_runner_loop(loop)
         return loop
 
-    # tryfirst, and registered after pytest-asyncio: runs before it reads the fixtures.
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_pycollect_makeitem(self, collector: pytest.Collector) -> None:
-        if self._session_loop_by_marker:
-            keep_event_loop_fixtures_on_it(collector.session, self._fixtures_seen)
-
-    def pytest_collection_modifyitems(
-        self, config: pytest.Config, items: list[pytest.Item]
-    ) -> None:
-        if self._session_loop_by_marker:
-            mark_tests_for_the_session_loop(items)
-        factories = getattr(config.hook, "pytest_asyncio_loop_factories", None)
+    def _collected(self, collected: Collected) -> None:
+        factories = getattr(self.config.hook, "pytest_asyncio_loop_factories", None)
         if factories is not None and factories.get_hookimpls():
             # The user's loop factories make pytest-asyncio's loops (1.4).
             self.lifecycle.promise.waive()
@@ -241,9 +235,13 @@ def configure(
     """Hand pytest-asyncio the worker loop (its loop scopes are lined up already), and
     check that its tests and fixtures stay on it."""
     plugin = config.pluginmanager.get_plugin("asyncio")
-    bridge = PytestAsyncioBridge(lifecycle, getattr(plugin, "__name__", ""))
+    bridge = PytestAsyncioBridge(config, lifecycle, getattr(plugin, "__name__", ""))
     config.pluginmanager.register(bridge, "green_light_pytest_asyncio_bridge")
     if lifecycle.settings.loop_scope == "session":
+        if tests_marked_for_the_session_loop():
+            config.pluginmanager.register(
+                EventLoopFixtures(), "green_light_event_loop_fixtures"
+            )
         config.pluginmanager.import_plugin(
             "pytest_green_light.with_pytest_asyncio.session_anchor"
         )
@@ -257,6 +255,19 @@ def configure(
             Driver("pytest-asyncio", asyncio_mode(config)),
             pytest_asyncio.is_async_test,
         )
+
+
+class EventLoopFixtures:
+    """Before pytest-asyncio 1.0, with loop scope ``session``: async fixtures that
+    request ``event_loop`` stay on that loop (``keep_event_loop_fixtures_on_it``)."""
+
+    def __init__(self) -> None:
+        self._seen: set[pytest.FixtureDef[Any]] = set()
+
+    # tryfirst, and registered after pytest-asyncio: runs before it reads the fixtures.
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_pycollect_makeitem(self, collector: pytest.Collector) -> None:
+        keep_event_loop_fixtures_on_it(collector.session, self._seen)
 
 
 class AnchorPlacement:

@@ -14,8 +14,13 @@ from typing import Any
 import pytest
 
 from pytest_green_light import upstream
-from pytest_green_light.markers import LOOP_SCOPE_KEY
-from pytest_green_light.settings import SETTINGS_KEY, LoopScope
+from pytest_green_light.settings import (
+    ITEM_SETTINGS_KEY,
+    SETTINGS_KEY,
+    ItemSettings,
+    LoopScope,
+    item_settings,
+)
 from pytest_green_light.with_pytest_asyncio.installed import (
     asyncio_mode,
     has_pytest_asyncio,
@@ -148,7 +153,26 @@ def describe_lined_up_loop_scopes(config: pytest.Config) -> str:
     return line
 
 
-def mark_tests_for_the_session_loop(items: list[pytest.Item]) -> None:
+def line_up_test_markers(
+    items: list[pytest.Item],
+    marked: list[pytest.Item],
+    session: ItemSettings,
+    *,
+    autouse: bool,
+) -> None:
+    """pytest-asyncio reads a test's loop from its closest ``asyncio`` marker: make it
+    the one the plugin's loop scope gives (``marked``: the items with a ``green_light``
+    marker, already read into their own settings; ``autouse``: the plugin is not
+    inert, so the session loop is the worker loop)."""
+    if session.loop_scope == "session":
+        if autouse and tests_marked_for_the_session_loop():
+            _mark_tests_for_the_session_loop(items)
+    else:
+        _leave_named_wider_loop_scopes(items, session)
+    _mark_function_loop_tests(marked)
+
+
+def _mark_tests_for_the_session_loop(items: list[pytest.Item]) -> None:
     """Give each async test that names no loop scope the session loop its fixtures are
     on; a test that requests ``event_loop`` (the 0.2x way) keeps that loop."""
     for item in items:
@@ -184,28 +208,38 @@ def keep_event_loop_fixtures_on_it(
             upstream.set_fixture_loop_scope(func, "function")
 
 
-def leave_named_wider_loop_scopes(items: list[pytest.Item]) -> None:
+def _names_loop_scope(item: pytest.Item) -> str | None:
+    """The loop scope the item's ``green_light`` marker names, if it names one."""
+    marker = item.get_closest_marker("green_light")
+    return None if marker is None else marker.kwargs.get("loop_scope")
+
+
+def _leave_named_wider_loop_scopes(
+    items: list[pytest.Item], session: ItemSettings
+) -> None:
     """A test whose ``asyncio`` marker names a loop scope wider than ``function`` runs
     on that scope's loop, shared with its fixtures of that scope: in loop scope
     ``function`` it gets no loop of its own (before 1.3 pytest-asyncio runs a test on
     whatever loop is current)."""
     for item in items:
-        if LOOP_SCOPE_KEY in item.stash:
-            continue
         marker = item.get_closest_marker("asyncio")
         if marker is None:
             continue
         named = marker.kwargs.get("loop_scope") or marker.kwargs.get("scope")
-        if named not in (None, "function"):
-            item.stash[LOOP_SCOPE_KEY] = "session"
+        if named in (None, "function") or (
+            ITEM_SETTINGS_KEY in item.stash and _names_loop_scope(item)
+        ):
+            continue
+        own = item_settings(item, session)
+        item.stash[ITEM_SETTINGS_KEY] = ItemSettings("session", own.sync_io)
 
 
-def mark_function_loop_tests(items: list[pytest.Item]) -> None:
+def _mark_function_loop_tests(marked: list[pytest.Item]) -> None:
     """Make pytest-asyncio give ``green_light(loop_scope="function")`` tests their own
     loop: it reads the loop scope from the closest ``asyncio`` marker."""
-    for item in items:
+    for item in marked:
         if (
-            item.stash.get(LOOP_SCOPE_KEY, None) == "function"
+            _names_loop_scope(item) == "function"
             and item.get_closest_marker("asyncio") is not None
             and inspect.iscoroutinefunction(getattr(item, "obj", None))
         ):

@@ -7,24 +7,16 @@ import contextvars
 import logging
 import warnings
 import weakref
-from collections.abc import Generator
-from typing import Any
+from collections.abc import Callable, Generator
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from pytest_green_light.markers import (
-    LOOP_SCOPE_KEY,
-    OWN_LOOP_FIXTURE,
-    put_fixture_first,
-)
+from pytest_green_light.markers import OWN_LOOP_FIXTURE, put_fixture_first
 from pytest_green_light.missing_greenlet import verify_greenlet
 from pytest_green_light.promise import PromiseCheck
 from pytest_green_light.running_test import RunningTest, current_test, runs_test_body
-from pytest_green_light.settings import (
-    LoopScope,
-    Settings,
-    item_setting,
-)
+from pytest_green_light.settings import Settings, item_settings
 from pytest_green_light.sync_io.greenlet_bridge import SyncIO
 from pytest_green_light.warning import GreenLightWarning
 from pytest_green_light.worker_loop.loop import (
@@ -34,6 +26,9 @@ from pytest_green_light.worker_loop.loop import (
     shut_down_loop,
 )
 from pytest_green_light.worker_loop.tasks import TaskFactory, cancel_and_wait, describe
+
+if TYPE_CHECKING:
+    from pytest_green_light.collection import Collected
 
 log = logging.getLogger("pytest_green_light")
 
@@ -69,6 +64,9 @@ class WorkerLifecycle:
         self._made_runner_loops = False  # a WeakSet's truth is a Python-level len()
         # Set by whoever drives async tests (pytest-asyncio's bridge, or the runner).
         self.promise = PromiseCheck.off()
+        # Who drives async tests hears of the collected tests after the lifecycle.
+        self.on_collected: list[Callable[[Collected], None]] = []
+        self._for_tests = settings.for_tests
         self._first_test = True
 
     # -- session (hooks: this object is registered as a plugin in workers) ----
@@ -128,37 +126,30 @@ class WorkerLifecycle:
         self.runner_loops.add(loop)
         self._made_runner_loops = True
 
-    def loop_scope_for(self, item: pytest.Item) -> LoopScope:
-        return item_setting(item, LOOP_SCOPE_KEY, self.settings.loop_scope)
-
     # -- one test ----------------------------------------------------------------
     # On the worker loop, a test's turn is handled in runtest hooks: pytest's machinery
     # for a function-scoped autouse fixture costs several per cent of a trivial test.
     # A test with a loop of its own gets it from a fixture set up before all others
     # (so that its fixtures' teardowns still run on that loop).
 
-    @pytest.hookimpl(trylast=True)
-    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
-        self.sync_io.test_code.add_collected({item.path for item in items})
-        on_worker_loop = []
-        for item in items:
-            if self.loop_scope_for(item) == "function":
-                put_fixture_first(item, OWN_LOOP_FIXTURE)
-            else:
-                on_worker_loop.append(item)
-        self.promise.collected(on_worker_loop)
+    def collected(self, collected: Collected) -> None:
+        """What the session's tests ask of the worker (the collection step), known."""
+        self.sync_io.test_code.add_collected(collected.test_files)
+        for item in collected.own_loop:
+            put_fixture_first(item, OWN_LOOP_FIXTURE)
+        self.promise.collected(collected.on_worker_loop)
+        for listener in self.on_collected:
+            listener(collected)
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
         """Before any fixture: the test's context (its sync IO mode, the tasks it
         starts), and the worker loop current unless the test has its own."""
-        on_worker_loop = self.loop_scope_for(item) == "session"
+        own = item_settings(item, self._for_tests)
+        on_worker_loop = own.loop_scope == "session"
         nodeid = item.nodeid
         test = RunningTest(
-            nodeid,
-            self.sync_io.mode_for(item),
-            record_tasks=on_worker_loop,
-            promised=nodeid in self.promise.tests,
+            nodeid, own.sync_io, on_worker_loop, nodeid in self.promise.tests
         )
         self._test_token = current_test.set(test)
         self._running = (item, test)
