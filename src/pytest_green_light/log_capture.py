@@ -165,7 +165,7 @@ def capturing(item: pytest.Item) -> Iterator[LogCaptureXdist]:
     capture = item.stash[CAPTURE_KEY] = LogCaptureXdist(item.nodeid)
     token = None
     if current_nodeid() != item.nodeid:  # the plugin is inert: mark the test here
-        token = current_test.set(RunningTest(item.nodeid, "off"))
+        token = current_test.set(RunningTest(item, "off"))
     try:
         yield capture
     finally:

@@ -19,7 +19,7 @@ Unless ``--green-light-no-autouse``, in the xdist controller (the process where 
 distributed session runs; it runs no tests, and imports nothing of ``worker_loop/``,
 nor asyncio):
 
-- ``green_light_promise``: ``PromiseReport`` (``promise.py``): testnodedown,
+- ``green_light_promise``: ``PromiseReport`` (``promise_report.py``): testnodedown,
   terminal_summary: what the workers said of a broken promise, each line once. A
   worker registers its own once it has said one: sessionfinish, terminal_summary.
 
@@ -69,7 +69,6 @@ reached through ``upstream.py``.
 
 from __future__ import annotations
 
-import logging
 import sys
 import types
 from collections.abc import AsyncGenerator, Callable, Generator
@@ -136,7 +135,7 @@ def pytest_configure(config: pytest.Config) -> None:
         installed.require_supported_pytest_asyncio()
     register_markers(config, asyncio_marker=not with_pytest_asyncio)
     if plugin_settings.debug:
-        logging.getLogger("pytest_green_light").setLevel(logging.DEBUG)
+        settings.enable_debug_log()
     config.pluginmanager.register(
         _session_fixture_plugin(config), "green_light_session"
     )
@@ -164,7 +163,7 @@ def pytest_configure(config: pytest.Config) -> None:
         serial_hooks.configure(config, controller=controller)
     if controller:
         from pytest_green_light.missing_greenlet import require_greenlet_installed
-        from pytest_green_light.promise import PromiseReport
+        from pytest_green_light.promise_report import PromiseReport
 
         PromiseReport(config.pluginmanager).register()
         require_greenlet_installed()
@@ -225,11 +224,10 @@ def _start_worker(
     config: pytest.Config, plugin_settings: Settings, with_pytest_asyncio: bool
 ) -> WorkerLifecycle:
     # Imported here: they bring in asyncio, which the xdist controller never needs.
-    from pytest_green_light.promise import Driver, PromiseCheck, PromiseReport
+    from pytest_green_light.promise import PromiseCheck
     from pytest_green_light.sync_io.greenlet_bridge import SyncIO, TestCode
     from pytest_green_light.worker_loop.lifecycle import WorkerLifecycle
 
-    report = PromiseReport(config.pluginmanager)
     sync_io = SyncIO(plugin_settings.sync_io, TestCode(config.getini("python_files")))
     worker_lifecycle = WorkerLifecycle(
         plugin_settings, sync_io, worker_id=worker_id(config)
@@ -239,14 +237,16 @@ def _start_worker(
     if with_pytest_asyncio:
         from pytest_green_light.with_pytest_asyncio import loop_policy
 
-        loop_policy.configure(config, worker_lifecycle, report)
+        loop_policy.configure(config, worker_lifecycle)
     else:
         from pytest_green_light.async_runner import GreenLightRunner
 
         runner = GreenLightRunner(worker_lifecycle, config.pluginmanager)
         config.pluginmanager.register(runner, "green_light_runner")
         if plugin_settings.loop_scope == "session":
-            worker_lifecycle.promise = PromiseCheck(report, Driver("Python"), None)
+            worker_lifecycle.promise = PromiseCheck(
+                config.pluginmanager, ("Python", None), None
+            )
     return worker_lifecycle
 
 

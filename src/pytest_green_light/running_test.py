@@ -21,25 +21,34 @@ if TYPE_CHECKING:
 
 
 class RunningTest:
-    """One test's context: its node id, its sync IO mode, and the tasks it started on
+    """One test's context: the test, its sync IO mode, and the tasks it started on
     the worker loop (``None`` when it runs on a loop of its own); whether it is
     ``promised`` the worker loop, and ``body_ran`` once its call phase shows that its
     function ran."""
 
-    __slots__ = ("body_ran", "nodeid", "promised", "sync_io", "tasks")
+    __slots__ = ("_nodeid", "body_ran", "item", "promised", "sync_io", "tasks")
 
     def __init__(
         self,
-        nodeid: str,
+        item: pytest.Item,
         sync_io: SyncIOMode,
         record_tasks: bool = False,
         promised: bool = False,
     ) -> None:
-        self.nodeid = nodeid
+        self.item = item
+        self._nodeid: str | None = None
         self.sync_io = sync_io
         self.tasks: list[asyncio.Task[Any]] | None = [] if record_tasks else None
         self.promised = promised
         self.body_ran = False
+
+    @property
+    def nodeid(self) -> str:
+        """The test's node id, asked of pytest only when needed (two calls in pytest
+        9.2, for every test)."""
+        if self._nodeid is None:
+            self._nodeid = self.item.nodeid
+        return self._nodeid
 
     def pending_tasks(self) -> list[asyncio.Task[Any]]:
         return [task for task in self.tasks or () if not task.done()]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from typing import TYPE_CHECKING, Any, Literal, cast
 
@@ -85,6 +86,24 @@ class Settings:
 SETTINGS_KEY = pytest.StashKey[Settings]()
 
 DB_URL_ENV = "GREEN_LIGHT_DB_URL"
+
+
+_debug_log: logging.Logger | None = None
+
+
+def enable_debug_log() -> None:
+    """``--green-light-debug``: lifecycle events go to the ``pytest_green_light`` logger,
+    at DEBUG. Without it the logger is not even created: pytest's log capture visits
+    every logger in each phase of every test."""
+    global _debug_log
+    _debug_log = logging.getLogger("pytest_green_light")
+    _debug_log.setLevel(logging.DEBUG)
+
+
+def debug(message: str, *args: object) -> None:
+    """Log a lifecycle event, with ``--green-light-debug``."""
+    if _debug_log is not None:
+        _debug_log.debug(message, *args)
 
 
 class ItemSettings:

@@ -13,7 +13,6 @@ Imports no asyncio: that is its point.
 from __future__ import annotations
 
 import importlib.util
-import logging
 import sys
 import threading
 from collections.abc import Callable
@@ -21,11 +20,11 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from pytest_green_light.settings import debug
+
 if TYPE_CHECKING:
     from pytest_green_light.collection import Collected
     from pytest_green_light.worker_loop.lifecycle import WorkerLifecycle
-
-log = logging.getLogger("pytest_green_light")
 
 
 class _AsyncioImportWatch:
@@ -99,7 +98,7 @@ class Standby:
         self._watch = _AsyncioImportWatch(self._asyncio_imported)
         sys.meta_path.insert(0, self._watch)
         _waiting.append(self)
-        log.debug("worker on standby: nothing in it has used asyncio yet")
+        debug("worker on standby: nothing in it has used asyncio yet")
 
     def collected(self, collected: Collected) -> None:
         """The collection step's findings: a test that needs a loop (an async one,
@@ -139,7 +138,7 @@ class Standby:
         self._unwatch()  # before the imports below, which import asyncio
         pluginmanager = self._config.pluginmanager
         pluginmanager.unregister(self)
-        log.debug(
+        debug(
             "worker woken up: asyncio is used%s", f" by {item.nodeid}" if item else ""
         )
         before = pluginmanager.get_plugins()

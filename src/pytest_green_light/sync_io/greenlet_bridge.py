@@ -25,7 +25,6 @@ from typing import Any
 from pytest_green_light import upstream
 from pytest_green_light.running_test import current_test
 from pytest_green_light.settings import SyncIOMode
-from pytest_green_light.sync_io.call_site import sync_io_allowed
 
 
 class TestCode:
@@ -96,6 +95,8 @@ def _greenlet_kit() -> tuple[type[Any], Callable[[Coroutine[Any, Any, Any]], Any
     Built on first use: the plugin must load without greenlet, to say it is missing.
     """
     from greenlet import GreenletExit, getcurrent, greenlet
+
+    from pytest_green_light.sync_io.call_site import sync_io_allowed
 
     class SyncIOGreenlet(greenlet):  # type: ignore[misc]
         """SQLAlchemy asks this greenlet before doing sync IO in it."""

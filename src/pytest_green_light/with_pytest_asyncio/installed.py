@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import re
-from importlib.metadata import version
 
 import pytest
 
@@ -21,19 +20,26 @@ def has_pytest_asyncio(config: pytest.Config) -> bool:
     return config.pluginmanager.has_plugin("asyncio")
 
 
+def pytest_asyncio_release() -> str:
+    """The installed pytest-asyncio's version: its ``__version__``, which it has
+    imported already (reading a distribution's metadata costs a few million
+    instructions)."""
+    import pytest_asyncio
+
+    return str(pytest_asyncio.__version__)
+
+
 @functools.cache
 def pytest_asyncio_version() -> tuple[int, ...]:
-    """The installed pytest-asyncio's (major, minor); read from its metadata once."""
-    return tuple(
-        int(part) for part in re.findall(r"\d+", version("pytest-asyncio"))[:2]
-    )
+    """The installed pytest-asyncio's (major, minor)."""
+    return tuple(int(part) for part in re.findall(r"\d+", pytest_asyncio_release())[:2])
 
 
 def require_supported_pytest_asyncio() -> None:
     if pytest_asyncio_version() < OLDEST_PYTEST_ASYNCIO:
         raise pytest.UsageError(
             UNSUPPORTED_PYTEST_ASYNCIO.format(
-                found=version("pytest-asyncio"),
+                found=pytest_asyncio_release(),
                 oldest=".".join(map(str, OLDEST_PYTEST_ASYNCIO)),
             )
         )

@@ -24,7 +24,7 @@ import pytest
 
 from pytest_green_light import upstream
 from pytest_green_light.markers import put_fixture_first
-from pytest_green_light.promise import Driver, PromiseCheck, PromiseReport
+from pytest_green_light.promise import PromiseCheck
 from pytest_green_light.running_test import current_test, own_fixture_setup
 from pytest_green_light.with_pytest_asyncio.installed import asyncio_mode
 from pytest_green_light.with_pytest_asyncio.loop_scopes import (
@@ -229,9 +229,7 @@ class PytestAsyncioBridge:
         self.lifecycle.check_sync_code_loop()
 
 
-def configure(
-    config: pytest.Config, lifecycle: WorkerLifecycle, report: PromiseReport
-) -> None:
+def configure(config: pytest.Config, lifecycle: WorkerLifecycle) -> None:
     """Hand pytest-asyncio the worker loop (its loop scopes are lined up already), and
     check that its tests and fixtures stay on it."""
     plugin = config.pluginmanager.get_plugin("asyncio")
@@ -251,8 +249,8 @@ def configure(
         import pytest_asyncio
 
         lifecycle.promise = PromiseCheck(
-            report,
-            Driver("pytest-asyncio", asyncio_mode(config)),
+            config.pluginmanager,
+            ("pytest-asyncio", asyncio_mode(config)),
             pytest_asyncio.is_async_test,
         )
 

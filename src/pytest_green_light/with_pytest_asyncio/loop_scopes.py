@@ -8,7 +8,6 @@ markers give each test the loop its fixtures are on.
 from __future__ import annotations
 
 import inspect
-from importlib.metadata import version
 from typing import Any
 
 import pytest
@@ -24,6 +23,7 @@ from pytest_green_light.settings import (
 from pytest_green_light.with_pytest_asyncio.installed import (
     asyncio_mode,
     has_pytest_asyncio,
+    pytest_asyncio_release,
     pytest_asyncio_version,
 )
 
@@ -120,7 +120,7 @@ def describe_driver(config: pytest.Config) -> str:
     """What drives async tests, for the report header and error messages."""
     if not has_pytest_asyncio(config):
         return "green-light"
-    return f"pytest-asyncio {version('pytest-asyncio')} ({asyncio_mode(config)} mode)"
+    return f"pytest-asyncio {pytest_asyncio_release()} ({asyncio_mode(config)} mode)"
 
 
 def describe_lined_up_loop_scopes(config: pytest.Config) -> str:

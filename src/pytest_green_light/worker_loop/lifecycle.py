@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-import logging
 import warnings
 import weakref
 from collections.abc import Callable, Generator
@@ -16,7 +15,7 @@ from pytest_green_light.markers import OWN_LOOP_FIXTURE, put_fixture_first
 from pytest_green_light.missing_greenlet import verify_greenlet
 from pytest_green_light.promise import PromiseCheck
 from pytest_green_light.running_test import RunningTest, current_test, runs_test_body
-from pytest_green_light.settings import Settings, item_settings
+from pytest_green_light.settings import ITEM_SETTINGS_KEY, Settings
 from pytest_green_light.sync_io.greenlet_bridge import SyncIO
 from pytest_green_light.warning import GreenLightWarning
 from pytest_green_light.worker_loop.loop import (
@@ -29,8 +28,6 @@ from pytest_green_light.worker_loop.tasks import TaskFactory, cancel_and_wait, d
 
 if TYPE_CHECKING:
     from pytest_green_light.collection import Collected
-
-log = logging.getLogger("pytest_green_light")
 
 
 def _task_list(tasks: list[asyncio.Task[Any]]) -> str:
@@ -145,11 +142,15 @@ class WorkerLifecycle:
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
         """Before any fixture: the test's context (its sync IO mode, the tasks it
         starts), and the worker loop current unless the test has its own."""
-        own = item_settings(item, self._for_tests)
+        stash = item.stash  # item_settings(), inlined: this runs for every test
+        own = (
+            stash[ITEM_SETTINGS_KEY]  # noqa: SIM401 - get() raises and catches KeyError
+            if ITEM_SETTINGS_KEY in stash
+            else self._for_tests
+        )
         on_worker_loop = own.loop_scope == "session"
-        nodeid = item.nodeid
         test = RunningTest(
-            nodeid, own.sync_io, on_worker_loop, nodeid in self.promise.tests
+            item, own.sync_io, on_worker_loop, id(item) in self.promise.tests
         )
         self._test_token = current_test.set(test)
         self._running = (item, test)

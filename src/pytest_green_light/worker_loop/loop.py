@@ -4,7 +4,6 @@ shut down the way ``asyncio.run()`` shuts its own down."""
 from __future__ import annotations
 
 import asyncio
-import logging
 import threading
 import warnings
 from collections.abc import Callable
@@ -12,10 +11,9 @@ from typing import Any
 
 from pytest_green_light import upstream
 from pytest_green_light.running_test import current_nodeid
+from pytest_green_light.settings import debug
 from pytest_green_light.warning import GreenLightWarning
 from pytest_green_light.worker_loop.tasks import TaskFactory, cancel_and_wait
-
-log = logging.getLogger("pytest_green_light")
 
 
 def _by_whom() -> str:
@@ -73,7 +71,7 @@ class WorkerLoop:
         upstream.intercept_close(loop, self._close_requested)
         asyncio.set_event_loop(loop)
         self._loop = loop
-        log.debug("worker loop %#x started in thread %s", id(loop), self.thread_name)
+        debug("worker loop %#x started in thread %s", id(loop), self.thread_name)
         return loop
 
     def _close_requested(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -119,7 +117,7 @@ class WorkerLoop:
         if self._retired:
             return loop
         if self._debug and current_loop() is not loop:
-            log.debug("worker loop %#x made current again", id(loop))
+            debug("worker loop %#x made current again", id(loop))
         # Setting is cheaper than asking: asking may warn or create a loop.
         asyncio.set_event_loop(loop)
         return loop
@@ -141,7 +139,7 @@ class WorkerLoop:
             _cancel_leftovers(loop, report_leftovers)
             loop.run_until_complete(loop.shutdown_asyncgens())
         self._retired = True
-        log.debug("worker loop %#x handed back to the runner that closes it", id(loop))
+        debug("worker loop %#x handed back to the runner that closes it", id(loop))
 
     def close(self, report_leftovers: LeftoverReport) -> None:
         """Cancel (and report) pending tasks, shut down, close and unset the loop."""
@@ -151,7 +149,7 @@ class WorkerLoop:
         shut_down_loop(loop, report_leftovers)
         if current_loop() is loop:
             asyncio.set_event_loop(None)
-        log.debug("worker loop %#x closed", id(loop))
+        debug("worker loop %#x closed", id(loop))
 
 
 def _cancel_leftovers(
