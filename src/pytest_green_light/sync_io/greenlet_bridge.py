@@ -150,20 +150,26 @@ class SyncIOCoroutine(Coroutine[Any, Any, Any]):
         # What asyncio reads from a coroutine (Task repr, get_stack, leak reports).
         self.__name__ = coro.__name__  # type: ignore[attr-defined]
         self.__qualname__ = coro.__qualname__  # type: ignore[attr-defined]
+        self.cr_code = coro.cr_code  # type: ignore[attr-defined]
         self._test_code = test_code
         self._greenlet: Any = None  # the greenlet, from the first step on
         self._io: Generator[Any, Any, Any] | None = None
 
-    def send(self, value: Any) -> Any:
+    def send(self, value: Any = None) -> Any:
         __tracebackhide__ = True
+        greenlet = self._greenlet
+        if greenlet is not None and self._io is None:  # the common case: resume it
+            message = greenlet.switch(value)
+            if type(message) is tuple and not message[0]:  # a suspension
+                return message[1]
+            return self._handle(message)
         if self._io is not None:
             return self._step_io(self._io.send, value)
-        if self._greenlet is None:
-            return self._handle(self._start(value))
-        message = self._greenlet.switch(value)
-        if type(message) is tuple and not message[0]:  # the common case: a suspension
-            return message[1]
-        return self._handle(message)
+        return self._handle(self._start(value))
+
+    # asyncio steps a task whose coroutine is not a native one with __next__ (its
+    # send(None)): the same method, without a call in between.
+    __next__ = send
 
     def throw(self, typ: Any, val: Any = None, tb: Any = None) -> Any:
         __tracebackhide__ = True
@@ -193,10 +199,6 @@ class SyncIOCoroutine(Coroutine[Any, Any, Any]):
 
     def __await__(self) -> Generator[Any, None, Any]:
         return self  # type: ignore[return-value]
-
-    def __next__(self) -> Any:
-        __tracebackhide__ = True
-        return self.send(None)
 
     def _start(self, value: Any) -> Any:
         __tracebackhide__ = True
@@ -252,9 +254,9 @@ class SyncIOCoroutine(Coroutine[Any, Any, Any]):
         return value
 
     # What asyncio and inspect read from a coroutine (Task repr, get_stack(),
-    # getcoroutinestate()) comes from the wrapped one.
+    # getcoroutinestate()) comes from the wrapped one (cr_code, which does not change,
+    # is copied in __init__).
     cr_await = property(lambda self: self._coro.cr_await)
-    cr_code = property(lambda self: self._coro.cr_code)
     cr_frame = property(lambda self: self._coro.cr_frame)
     cr_origin = property(lambda self: self._coro.cr_origin)
     cr_running = property(lambda self: self._coro.cr_running)
