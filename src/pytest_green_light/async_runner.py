@@ -106,7 +106,7 @@ class GreenLightRunner:
         self, fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest
     ) -> Generator[None, Any, Any]:
         __tracebackhide__ = True
-        owner = own_fixture_setup(fixturedef)
+        owner = own_fixture_setup(fixturedef.scope)
         original = fixturedef.func
         synchronous = self._synchronous(fixturedef, request)
         if synchronous is not None:

@@ -85,10 +85,10 @@ def _anyios(item: pytest.Item) -> bool:
 def promised_tests(
     items: Iterable[pytest.Item], drives: Callable[[pytest.Item], bool]
 ) -> set[int]:
-    """The ids (``id()``: items live as long as the session) of the async tests among ``items`` (all on the worker loop) that
-    the driver runs and that ask for no loop of their own. A plain ``pytest.Function``
-    is no driver's (they make items of their own classes): asked first, as cheaply as
-    it gets, for every test."""
+    """The ids (``id()``: items live as long as the session) of the async tests among
+    ``items`` (all on the worker loop) that the driver runs and that ask for no loop of
+    their own. A plain ``pytest.Function`` is no driver's (they make items of their own
+    classes): asked first, as cheaply as it gets, for every test."""
     return {
         id(item)
         for item in items

@@ -50,9 +50,6 @@ class RunningTest:
             self._nodeid = self.item.nodeid
         return self._nodeid
 
-    def pending_tasks(self) -> list[asyncio.Task[Any]]:
-        return [task for task in self.tasks or () if not task.done()]
-
 
 current_test: contextvars.ContextVar[RunningTest | None] = contextvars.ContextVar(
     "pytest_green_light_current_test", default=None
@@ -61,14 +58,12 @@ current_test: contextvars.ContextVar[RunningTest | None] = contextvars.ContextVa
 fixture is set up (its work belongs to no one test)."""
 
 
-def own_fixture_setup(
-    fixturedef: pytest.FixtureDef[Any],
-) -> contextvars.Token[RunningTest | None] | None:
-    """Called as a fixture's set-up starts: a wider-scoped fixture set up inside a test
-    is not that test's, so the tasks it starts (and what they log) belong to the
-    fixture, whichever test came first. Returns the token to ``reset`` the running test
+def own_fixture_setup(scope: str) -> contextvars.Token[RunningTest | None] | None:
+    """Called as a fixture of ``scope`` starts its set-up: a wider-scoped fixture set up
+    inside a test is not that test's, so the tasks it starts (and what they log) belong
+    to the fixture, whichever test came first. Returns the token to ``reset`` the running test
     with once the set-up is over (None: nothing to reset)."""
-    if fixturedef.scope == "function":
+    if scope == "function":
         return None
     return current_test.set(None)
 

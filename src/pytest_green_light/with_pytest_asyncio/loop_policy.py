@@ -126,7 +126,8 @@ class PytestAsyncioBridge:
         self, fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest
     ) -> Generator[None, Any, Any]:
         __tracebackhide__ = True
-        owner = own_fixture_setup(fixturedef)
+        scope = fixturedef.scope  # a property: three calls
+        owner = own_fixture_setup(scope)
         self._setting_up.append(fixturedef)
         # By function: pytest makes a fixture definition per test for parameters.
         promised = self._promised_fixtures.get(fixturedef.func)
@@ -136,11 +137,7 @@ class PytestAsyncioBridge:
             )
         created = self.lifecycle.worker.task_factory.created if promised else -1
         try:
-            if (
-                promised
-                and fixturedef.scope == "function"
-                and self.lifecycle.own_loop is not None
-            ):
+            if promised and scope == "function" and self.lifecycle.own_loop is not None:
                 # A test with a loop of its own: its function-scoped fixtures too.
                 with upstream.fixture_loop_scope_set_to(fixturedef.func, "function"):
                     result = yield

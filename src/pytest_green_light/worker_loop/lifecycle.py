@@ -212,9 +212,12 @@ class WorkerLifecycle:
         if self._running is None:
             return
         (item, test), self._running = self._running, None
-        if not test.tasks:
+        tasks, test.tasks = test.tasks, None
+        if not tasks:
             return
-        leftovers = test.pending_tasks()
+        # Not kept on the test: each task's context holds the test, and the test its
+        # tasks, a cycle only the cyclic garbage collector would free.
+        leftovers = [task for task in tasks if not task.done()]
         loop = self.worker.loop
         if not leftovers or loop.is_closed():
             return
