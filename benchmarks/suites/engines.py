@@ -1,20 +1,11 @@
-"""The test suites the benchmarks run, written to a work directory on demand."""
+"""Suites of async SQLAlchemy tests: per-test engines, a session engine with rolled-back
+transactions, the soak mix, and a database whose set-up takes a second."""
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 
-INI = """\
-[pytest]
-asyncio_mode = auto
-filterwarnings = ignore::DeprecationWarning
-"""
-
-TRIVIAL_SYNC = """\
-def test_{n}():
-    assert {n} + 1 > {n}
-"""
+from .files import INI, split, write
 
 MODELS = """\
 from sqlalchemy import Integer, String
@@ -91,8 +82,6 @@ async def test_item(session, n):
     assert await session.scalar(select(func.count()).select_from(Item)) == 1
 """
 
-ONE_TEST = "def test_one():\n    pass\n"
-
 # The soak suite: sync tests, async database tests on a shared engine, tests that start
 # tasks and leave them to the plugin, logging; with a probe that records each worker's
 # peak RSS after its 1000th and its last test.
@@ -162,42 +151,6 @@ async def test_logs(caplog, n):
     log.info("message %d", n)
     await asyncio.sleep(0)
     assert caplog.messages == [f"message {{n}}"]
-"""
-
-
-# 400 tests, 10% serial: the serial ones take 20 ms, the others 5 ms.
-SERIAL_MIX = """\
-import time
-import pytest
-
-
-@pytest.mark.parametrize("n", range(36))
-def test_parallel(n):
-    time.sleep(0.005)
-
-
-@pytest.mark.serial
-@pytest.mark.parametrize("n", range(4))
-def test_serial(n):
-    time.sleep(0.02)
-"""
-
-
-# 2000 tests that log and check their records, with pytest's caplog or the plugin's.
-LOGGING = """\
-import logging
-import pytest
-
-log = logging.getLogger("app")
-
-
-@pytest.mark.parametrize("n", range({count}))
-def test_logs(FIXTURE, n):
-    FIXTURE.set_level(logging.INFO)
-    log.debug("hidden %s", n)
-    log.info("item %s", n)
-    log.warning("careful %s", n)
-    assert FIXTURE.messages == [f"item {{n}}", f"careful {{n}}"]
 """
 
 
@@ -273,28 +226,16 @@ def database_suite(root: Path, count: int) -> Path:
         for i in range(10)
     }
     ini = INI.replace("asyncio_mode = auto\n", "")
-    return _write(
+    return write(
         root / "database",
         {"pytest.ini": ini, "conftest.py": DATABASE_CONFTEST, **tests},
     )
 
 
-def _write(directory: Path, files: dict[str, str]) -> Path:
-    directory.mkdir(parents=True, exist_ok=True)
-    for name, text in files.items():
-        (directory / name).write_text(textwrap.dedent(text))
-    return directory
-
-
-def trivial_sync(root: Path, count: int) -> Path:
-    body = "\n\n".join(TRIVIAL_SYNC.format(n=n) for n in range(count))
-    return _write(root / "trivial_sync", {"pytest.ini": INI, "test_trivial.py": body})
-
-
 def per_test_engine(root: Path, count: int) -> Path:
     files = {"pytest.ini": INI, "models.py": MODELS}
-    files.update(_split("test_per_test_engine", PER_TEST_ENGINE, count))
-    return _write(root / "per_test_engine", files)
+    files.update(split("test_per_test_engine", PER_TEST_ENGINE, count))
+    return write(root / "per_test_engine", files)
 
 
 def shared_engine(root: Path, count: int) -> Path:
@@ -303,41 +244,12 @@ def shared_engine(root: Path, count: int) -> Path:
         "models.py": MODELS,
         "conftest.py": SHARED_ENGINE_CONFTEST,
     }
-    files.update(_split("test_shared_engine", SHARED_ENGINE, count))
-    return _write(root / "shared_engine", files)
-
-
-def one_test(root: Path) -> Path:
-    return _write(root / "one_test", {"pytest.ini": INI, "test_one.py": ONE_TEST})
-
-
-def serial_mix(root: Path, *, idle: bool = False) -> Path:
-    """The serial mix; ``idle``: the same tests doing no work (pytest's own cost)."""
-    text = SERIAL_MIX
-    if idle:
-        text = text.replace("time.sleep(0.005)", "pass").replace(
-            "time.sleep(0.02)", "pass"
-        )
-    files = {"pytest.ini": INI}
-    files.update({f"test_serial_mix_{i}.py": text for i in range(10)})
-    return _write(root / ("serial_mix_idle" if idle else "serial_mix"), files)
-
-
-def logging_suite(root: Path, count: int, fixture: str) -> Path:
-    files = {"pytest.ini": INI}
-    files.update(_split("test_logging", LOGGING.replace("FIXTURE", fixture), count))
-    return _write(root / f"logging_{fixture}", files)
+    files.update(split("test_shared_engine", SHARED_ENGINE, count))
+    return write(root / "shared_engine", files)
 
 
 def soak(root: Path, count: int) -> Path:
     """``count`` tests in all, a quarter of each kind, over ten files."""
     files = {"pytest.ini": INI, "models.py": MODELS, "conftest.py": SOAK_CONFTEST}
-    files.update(_split("test_soak", SOAK, count // 4))
-    return _write(root / "soak", files)
-
-
-def _split(stem: str, template: str, count: int, parts: int = 10) -> dict[str, str]:
-    """The same template over ``parts`` files (so xdist has files to spread)."""
-    return {
-        f"{stem}_{i}.py": template.format(count=count // parts) for i in range(parts)
-    }
+    files.update(split("test_soak", SOAK, count // 4))
+    return write(root / "soak", files)
