@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from conftest import Inner, usual_only
-from pytest_green_light.serial.scheduler import SerialScheduling
+from pytest_green_light.serial.scheduler import Phase, PhaseError, SerialScheduling
 
 TIMING_CONFTEST = """
 import json
@@ -503,8 +503,10 @@ def test_inner_scheduler_indices_skip_serial_tests_and_a_placeholder_holds_them(
     serial = SerialScheduling(inner, read_serial_ids=lambda node: {"t::s1", "t::s2"})
     node = StandInNode("gw0")
     serial.add_node(node)
+    assert serial.phase is Phase.COLLECTING
     serial.add_node_collection(node, ["t::p0", "t::s1", "t::p1", "t::s2"])
     serial.schedule()
+    assert serial.phase is Phase.PARALLEL
 
     assert inner.collection == ["t::p0", "t::p1"]
     # Parallel tests by the worker's own indices, then the first serial test as the
@@ -515,6 +517,7 @@ def test_inner_scheduler_indices_skip_serial_tests_and_a_placeholder_holds_them(
     assert node.sent == [0, 2, 1]
     serial.mark_test_complete(node, 2)
     # The phase opens: the placeholder's test again, the others, then the shutdown.
+    assert serial.phase is Phase.SERIAL
     assert node.sent == [0, 2, 1, 1, 3]
     assert node.shutting_down
     serial.mark_test_complete(node, 1)  # the placeholder, skipped by the worker
@@ -524,6 +527,22 @@ def test_inner_scheduler_indices_skip_serial_tests_and_a_placeholder_holds_them(
     serial.mark_test_complete(node, 3)
     assert serial.tests_finished
     assert serial.serial_ran == {"t::s1", "t::s2"}
+
+
+def test_a_phase_change_the_transition_table_does_not_allow_is_refused() -> None:
+    serial = SerialScheduling(StandInInner(), read_serial_ids=lambda node: set())
+    node = StandInNode("gw0")
+    serial.add_node(node)
+    serial.add_node_collection(node, ["t::p0"])
+    assert serial.phase is Phase.NO_SERIAL_TESTS
+
+    with pytest.raises(
+        PhaseError,
+        match=r"from phase 'no serial tests' to 'serial' \(from there: none\); "
+        "this is a bug in pytest-green-light",
+    ):
+        serial._enter(Phase.SERIAL)
+    assert serial.phase is Phase.NO_SERIAL_TESTS
 
 
 class SpareDroppingInner(StandInInner):

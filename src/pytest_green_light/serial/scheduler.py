@@ -23,11 +23,51 @@ not in that protocol (``upstream.py``).
 
 from __future__ import annotations
 
+import enum
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from pytest_green_light import upstream
+
+
+class Phase(enum.Enum):
+    """Where serial scheduling stands; ``TRANSITIONS`` says which phase may follow.
+
+    Which node is kept for the serial tests, and whether it has had its placeholder, is
+    not a phase: that node can crash and be replaced in ``PARALLEL`` and ``SERIAL``.
+    Nor is "done": the serial tests are done when none is queued or running, until a
+    crashed one is queued again to run on the crashed worker's replacement.
+    """
+
+    COLLECTING = "collecting"
+    """No collection in yet: which tests are serial is not known."""
+    NO_SERIAL_TESTS = "no serial tests"
+    """The first collection had none: the inner scheduler schedules alone."""
+    PARALLEL = "parallel"
+    """The parallel tests run; the serial ones are held back."""
+    SERIAL = "serial"
+    """Every parallel test has finished: the serial tests go to the serial node."""
+    STOPPED = "stopped"
+    """xdist stopped the run before the serial phase: serial tests never start."""
+
+
+TRANSITIONS: dict[Phase, frozenset[Phase]] = {
+    # By the first collection: serial tests or none.
+    Phase.COLLECTING: frozenset({Phase.PARALLEL, Phase.NO_SERIAL_TESTS}),
+    # Once every parallel test has finished and a node is up for the serial tests;
+    # or once xdist decides to stop the run (-x, --maxfail, crashed workers).
+    Phase.PARALLEL: frozenset({Phase.SERIAL, Phase.STOPPED}),
+    Phase.NO_SERIAL_TESTS: frozenset(),
+    # Final: the serial phase, once open, ends with the run; a serial node that
+    # crashes is replaced in it, and a crashed serial test queued again runs in it.
+    Phase.SERIAL: frozenset(),
+    Phase.STOPPED: frozenset(),
+}
+
+
+class PhaseError(RuntimeError):
+    """A change of phase that ``TRANSITIONS`` does not allow: a bug in the plugin."""
 
 
 class NodeView:
@@ -95,7 +135,8 @@ class SerialScheduling:
         self.collections: dict[Any, list[str]] = {}
         # Parallel tests sent to each node and not completed yet, by worker index.
         self.in_flight: dict[Any, set[int]] = {}
-        self.serial_ids: list[str] | None = None  # in collection order, once known
+        self.phase = Phase.COLLECTING
+        self.serial_ids: list[str] = []  # in collection order, once known
         self.serial_queue: list[str] = []  # not yet sent to a worker
         self.serial_running: list[str] = []  # sent to the serial node, not completed
         self.serial_node: Any = None
@@ -103,8 +144,6 @@ class SerialScheduling:
         # skipped it) is not yet in.
         self.placeholder_sent = False
         self.placeholder: str | None = None
-        self.gate_open = False
-        self.gate_closed = False
         self.serial_ran: set[str] = set()  # by node id: a rerun is the same test
         self.serial_started_at: float | None = None
         self.serial_finished_at: float | None = None
@@ -128,7 +167,7 @@ class SerialScheduling:
 
     @property
     def tests_finished(self) -> bool:
-        if self.gate_closed:
+        if self.phase is Phase.STOPPED:
             return bool(self.inner.tests_finished)
         return bool(self.inner.tests_finished) and not (
             self.serial_queue or self.serial_running
@@ -146,9 +185,10 @@ class SerialScheduling:
     def add_node_collection(self, node: Any, collection: Sequence[str]) -> None:
         collection = list(collection)
         serial = self._read_serial_ids(node)
-        if self.serial_ids is None:  # the first collection defines the serial tests
+        if self.phase is Phase.COLLECTING:  # the first collection defines them
             self.serial_ids = [nodeid for nodeid in collection if nodeid in serial]
             self.serial_queue = list(self.serial_ids)
+            self._enter(Phase.PARALLEL if self.serial_ids else Phase.NO_SERIAL_TESTS)
         self.collections[node] = collection
         view = self.views[node]
         view.set_collection(
@@ -176,7 +216,7 @@ class SerialScheduling:
         self._advance()
 
     def mark_test_pending(self, item: str) -> None:
-        if self.serial_ids and item in self.serial_ids:
+        if item in self.serial_ids:
             self.serial_queue.insert(0, item)
         else:
             self.inner.mark_test_pending(item)
@@ -211,17 +251,30 @@ class SerialScheduling:
 
     # -- the serial phase ---------------------------------------------------------
 
+    def _enter(self, phase: Phase) -> None:
+        """Move on to ``phase``; a change ``TRANSITIONS`` does not allow is refused."""
+        if phase not in TRANSITIONS[self.phase]:
+            allowed = [repr(p.value) for p in Phase if p in TRANSITIONS[self.phase]]
+            raise PhaseError(
+                f"serial scheduling cannot go from phase {self.phase.value!r} to "
+                f"{phase.value!r} (from there: {' or '.join(allowed) or 'none'}); "
+                "this is a bug in pytest-green-light, please report it"
+            )
+        self.phase = phase
+
     def _serial_test_done(self, nodeid: str) -> None:
-        """One serial test finished (passed, failed, or crashed its worker), or was
-        let go without running because the gate closed."""
-        if self.gate_open:
-            self.serial_ran.add(nodeid)
+        """One serial test finished: passed, failed, or crashed its worker."""
+        self.serial_ran.add(nodeid)
         if not self.serial_running and not self.serial_queue:
             self.serial_finished_at = time.monotonic()
 
     def release(self, view: NodeView) -> None:
         """The inner scheduler has no more parallel tests for this node."""
-        if self.serial_node is None and self.serial_queue and not self.gate_closed:
+        if (
+            self.serial_node is None
+            and self.serial_queue
+            and self.phase is not Phase.STOPPED
+        ):
             self.serial_node = view.node
             if self.in_flight[view.node]:
                 # Its last parallel test runs once something follows it.
@@ -265,12 +318,11 @@ class SerialScheduling:
         return bool(self.inner.tests_finished) and not any(self.in_flight.values())
 
     def _advance(self) -> None:
-        if not self.serial_ids or self.gate_closed:
-            return
-        if not self.gate_open and self._xdist_stopping():
+        if self.phase is Phase.PARALLEL and self._xdist_stopping():
             # Serial tests must not start now: the placeholder, followed by the
             # shutdown xdist sends, is skipped.
-            self.gate_closed = True
+            self._enter(Phase.STOPPED)
+        if self.phase is not Phase.PARALLEL and self.phase is not Phase.SERIAL:
             return
         if self.inner.tests_finished:
             # Every parallel test is handed out. xdist's load scheduler lets a node
@@ -290,8 +342,8 @@ class SerialScheduling:
                 return
         if self.serial_queue:
             self._send_serial_tests()
-        if not self.gate_open:
-            self.gate_open = True
+        if self.phase is Phase.PARALLEL:
+            self._enter(Phase.SERIAL)
             self.serial_started_at = time.monotonic()
         # The last serial test runs once its worker is told there is nothing after
         # it; any other node still up has no work left. Each is told once.
