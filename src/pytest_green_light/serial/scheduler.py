@@ -80,19 +80,25 @@ class NodeView:
     def __init__(self, node: Any, serial: SerialScheduling) -> None:
         self.node = node
         self._serial = serial
+        self.collection: list[str] = []  # the worker's, serial tests included
         self.full_index: list[int] = []  # inner index -> worker index
         self.inner_index: dict[int, int] = {}  # worker index -> inner index
+        # Parallel tests sent to the node and not completed yet, by worker index.
+        self.in_flight: set[int] = set()
         self.released = False  # the inner scheduler asked to shut the node down
 
-    def set_collection(self, parallel_indices: list[int]) -> None:
-        self.full_index = parallel_indices
-        self.inner_index = {full: inner for inner, full in enumerate(parallel_indices)}
+    def set_collection(self, collection: list[str], serial: set[str]) -> None:
+        self.collection = collection
+        self.full_index = [
+            i for i, nodeid in enumerate(collection) if nodeid not in serial
+        ]
+        self.inner_index = {full: inner for inner, full in enumerate(self.full_index)}
 
     # -- what schedulers call on nodes ----------------------------------------------
 
     def send_runtest_some(self, indices: Sequence[int]) -> None:
         full = [self.full_index[i] for i in indices]
-        self._serial.in_flight[self.node].update(full)
+        self.in_flight.update(full)
         self.node.send_runtest_some(full)
 
     def send_steal(self, indices: Sequence[int]) -> None:
@@ -131,10 +137,7 @@ class SerialScheduling:
         self.inner = inner
         self._read_serial_ids = read_serial_ids
         self._xdist_stopping = xdist_stopping
-        self.views: dict[Any, NodeView] = {}
-        self.collections: dict[Any, list[str]] = {}
-        # Parallel tests sent to each node and not completed yet, by worker index.
-        self.in_flight: dict[Any, set[int]] = {}
+        self.views: dict[Any, NodeView] = {}  # by node: what is known of each
         self.phase = Phase.COLLECTING
         self.serial_ids: list[str] = []  # in collection order, once known
         self.serial_queue: list[str] = []  # not yet sent to a worker
@@ -179,7 +182,6 @@ class SerialScheduling:
 
     def add_node(self, node: Any) -> None:
         view = self.views[node] = NodeView(node, self)
-        self.in_flight[node] = set()
         self.inner.add_node(view)
 
     def add_node_collection(self, node: Any, collection: Sequence[str]) -> None:
@@ -189,11 +191,8 @@ class SerialScheduling:
             self.serial_ids = [nodeid for nodeid in collection if nodeid in serial]
             self.serial_queue = list(self.serial_ids)
             self._enter(Phase.PARALLEL if self.serial_ids else Phase.NO_SERIAL_TESTS)
-        self.collections[node] = collection
         view = self.views[node]
-        view.set_collection(
-            [i for i, nodeid in enumerate(collection) if nodeid not in serial]
-        )
+        view.set_collection(collection, serial)
         self.inner.add_node_collection(view, [collection[i] for i in view.full_index])
 
     def schedule(self) -> None:
@@ -203,15 +202,15 @@ class SerialScheduling:
     def mark_test_complete(
         self, node: Any, item_index: int, duration: float = 0
     ) -> None:
-        nodeid = self.collections[node][item_index]
+        view = self.views[node]
+        nodeid = view.collection[item_index]
         if node is self.serial_node and nodeid == self.placeholder:
             self.placeholder = None  # skipped by the worker: it comes before its test
         elif node is self.serial_node and nodeid in self.serial_running:
             self.serial_running.remove(nodeid)
             self._serial_test_done(nodeid)
         else:
-            self.in_flight[node].discard(item_index)
-            view = self.views[node]
+            view.in_flight.discard(item_index)
             self.inner.mark_test_complete(view, view.inner_index[item_index], duration)
         self._advance()
 
@@ -224,14 +223,14 @@ class SerialScheduling:
 
     def remove_pending_tests_from_node(self, node: Any, indices: Sequence[int]) -> None:
         view = self.views[node]
-        self.in_flight[node].difference_update(indices)
+        view.in_flight.difference_update(indices)
         self.inner.remove_pending_tests_from_node(
             view, [view.inner_index[i] for i in indices]
         )
 
     def remove_node(self, node: Any) -> str | None:
         view = self.views.pop(node)
-        had_parallel_work = bool(self.in_flight.pop(node))
+        had_parallel_work = bool(view.in_flight)
         # xdist's scope schedulers no longer know the spare nodes they let go of.
         crashed_in = self.inner.remove_node(view) if view in self.inner.nodes else None
         if node is self.serial_node:
@@ -245,7 +244,6 @@ class SerialScheduling:
                 self._serial_test_done(crashed_in)
             self.serial_queue[:0] = self.serial_running
             self.serial_running = []
-        self.collections.pop(node, None)
         self._advance()
         return crashed_in
 
@@ -276,7 +274,7 @@ class SerialScheduling:
             and self.phase is not Phase.STOPPED
         ):
             self.serial_node = view.node
-            if self.in_flight[view.node]:
+            if view.in_flight:
                 # Its last parallel test runs once something follows it.
                 self._send_placeholder()
         elif view.node is not self.serial_node:
@@ -302,7 +300,8 @@ class SerialScheduling:
 
     def _send_to_serial_node(self, nodeids: list[str]) -> None:
         index = {
-            nodeid: i for i, nodeid in enumerate(self.collections[self.serial_node])
+            nodeid: i
+            for i, nodeid in enumerate(self.views[self.serial_node].collection)
         }
         self.serial_node.send_runtest_some([index[nodeid] for nodeid in nodeids])
 
@@ -315,7 +314,9 @@ class SerialScheduling:
         return [node for node in self.views if not upstream.node_shutting_down(node)]
 
     def _parallel_tests_done(self) -> bool:
-        return bool(self.inner.tests_finished) and not any(self.in_flight.values())
+        return bool(self.inner.tests_finished) and not any(
+            view.in_flight for view in self.views.values()
+        )
 
     def _advance(self) -> None:
         if self.phase is Phase.PARALLEL and self._xdist_stopping():
