@@ -21,7 +21,10 @@ import pytest
 from pytest_green_light import upstream
 from pytest_green_light.warning import GreenLightWarning
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # xdist 3.5 has no xdist.scheduler.protocol (3.6+)
+    from xdist.scheduler.protocol import Scheduling
+    from xdist.workermanage import WorkerController
+
     from pytest_green_light.serial.scheduler import SerialScheduling
 
 WORKERINPUT_KEY = "green_light_serial"
@@ -71,7 +74,7 @@ class SerialController:
         self.channels: dict[str, Any] = {}  # worker id -> channel from that worker
 
     @pytest.hookimpl(optionalhook=True)
-    def pytest_configure_node(self, node: Any) -> None:
+    def pytest_configure_node(self, node: WorkerController) -> None:
         try:
             channel = upstream.run_in_worker_first(node, WORKER_SIDE, REPORT_TIMEOUT_S)
         except Exception as error:  # execnet's RemoteError: no plugin over there
@@ -89,7 +92,7 @@ class SerialController:
     @pytest.hookimpl(wrapper=True, optionalhook=True)
     def pytest_xdist_make_scheduler(
         self, config: pytest.Config
-    ) -> Generator[None, Any, Any]:
+    ) -> Generator[None, Scheduling, Scheduling]:
         # Imported here: only the xdist controller schedules; workers and runs
         # without xdist would pay some 2 ms to import it.
         from pytest_green_light.serial.scheduler import SerialScheduling
@@ -104,7 +107,7 @@ class SerialController:
         )
         return self.scheduler
 
-    def _read_serial_ids(self, node: Any) -> set[str]:
+    def _read_serial_ids(self, node: WorkerController) -> set[str]:
         worker = node.gateway.id
         if worker not in self.channels:  # warned about in pytest_configure_node
             return set()

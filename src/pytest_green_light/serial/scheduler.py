@@ -26,9 +26,13 @@ from __future__ import annotations
 import enum
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from pytest_green_light import upstream
+
+if TYPE_CHECKING:  # xdist 3.5 has no xdist.scheduler.protocol (3.6+)
+    from xdist.scheduler.protocol import Scheduling
+    from xdist.workermanage import WorkerController
 
 
 class Phase(enum.Enum):
@@ -75,9 +79,11 @@ class NodeView:
 
     Indices the inner scheduler sends or receives are positions in that shorter
     collection; they are translated to and from the worker's own indices here.
+    The inner scheduler is given the view as its node (``as_node``): it answers
+    what schedulers call, and reads anything else from the node.
     """
 
-    def __init__(self, node: Any, serial: SerialScheduling) -> None:
+    def __init__(self, node: WorkerController, serial: SerialScheduling) -> None:
         self.node = node
         self._serial = serial
         self.collection: list[str] = []  # the worker's, serial tests included
@@ -93,6 +99,16 @@ class NodeView:
             i for i, nodeid in enumerate(collection) if nodeid not in serial
         ]
         self.inner_index = {full: inner for inner, full in enumerate(self.full_index)}
+
+    def send_serial_tests(self, nodeids: list[str]) -> None:
+        """Send serial tests, by node id (not through the inner scheduler)."""
+        index = {nodeid: i for i, nodeid in enumerate(self.collection)}
+        self.node.send_runtest_some([index[nodeid] for nodeid in nodeids])
+
+    @property
+    def as_node(self) -> WorkerController:
+        """This view, typed as what the inner scheduler takes for a node."""
+        return cast("WorkerController", self)
 
     # -- what schedulers call on nodes ----------------------------------------------
 
@@ -129,20 +145,21 @@ class SerialScheduling:
 
     def __init__(
         self,
-        inner: Any,
+        inner: Scheduling,
         *,
-        read_serial_ids: Callable[[Any], set[str]],
+        read_serial_ids: Callable[[WorkerController], set[str]],
         xdist_stopping: Callable[[], bool] = lambda: False,
     ) -> None:
         self.inner = inner
         self._read_serial_ids = read_serial_ids
         self._xdist_stopping = xdist_stopping
-        self.views: dict[Any, NodeView] = {}  # by node: what is known of each
+        # By node: what is known of each.
+        self.views: dict[WorkerController, NodeView] = {}
         self.phase = Phase.COLLECTING
         self.serial_ids: list[str] = []  # in collection order, once known
         self.serial_queue: list[str] = []  # not yet sent to a worker
         self.serial_running: list[str] = []  # sent to the serial node, not completed
-        self.serial_node: Any = None
+        self.serial_node: WorkerController | None = None
         # The serial node has been sent the placeholder; its completion (the worker
         # skipped it) is not yet in.
         self.placeholder_sent = False
@@ -161,7 +178,7 @@ class SerialScheduling:
     # -- xdist's Scheduling protocol ---------------------------------------------
 
     @property
-    def nodes(self) -> list[Any]:
+    def nodes(self) -> list[WorkerController]:
         return self._worker_nodes()
 
     @property
@@ -180,11 +197,13 @@ class SerialScheduling:
     def has_pending(self) -> bool:
         return bool(self.inner.has_pending or self.serial_queue or self.serial_running)
 
-    def add_node(self, node: Any) -> None:
+    def add_node(self, node: WorkerController) -> None:
         view = self.views[node] = NodeView(node, self)
-        self.inner.add_node(view)
+        self.inner.add_node(view.as_node)
 
-    def add_node_collection(self, node: Any, collection: Sequence[str]) -> None:
+    def add_node_collection(
+        self, node: WorkerController, collection: Sequence[str]
+    ) -> None:
         collection = list(collection)
         serial = self._read_serial_ids(node)
         if self.phase is Phase.COLLECTING:  # the first collection defines them
@@ -193,14 +212,16 @@ class SerialScheduling:
             self._enter(Phase.PARALLEL if self.serial_ids else Phase.NO_SERIAL_TESTS)
         view = self.views[node]
         view.set_collection(collection, serial)
-        self.inner.add_node_collection(view, [collection[i] for i in view.full_index])
+        self.inner.add_node_collection(
+            view.as_node, [collection[i] for i in view.full_index]
+        )
 
     def schedule(self) -> None:
         self.inner.schedule()
         self._advance()
 
     def mark_test_complete(
-        self, node: Any, item_index: int, duration: float = 0
+        self, node: WorkerController, item_index: int, duration: float = 0
     ) -> None:
         view = self.views[node]
         nodeid = view.collection[item_index]
@@ -211,7 +232,9 @@ class SerialScheduling:
             self._serial_test_done(nodeid)
         else:
             view.in_flight.discard(item_index)
-            self.inner.mark_test_complete(view, view.inner_index[item_index], duration)
+            self.inner.mark_test_complete(
+                view.as_node, view.inner_index[item_index], duration
+            )
         self._advance()
 
     def mark_test_pending(self, item: str) -> None:
@@ -221,18 +244,23 @@ class SerialScheduling:
             self.inner.mark_test_pending(item)
         self._advance()
 
-    def remove_pending_tests_from_node(self, node: Any, indices: Sequence[int]) -> None:
+    def remove_pending_tests_from_node(
+        self, node: WorkerController, indices: Sequence[int]
+    ) -> None:
         view = self.views[node]
         view.in_flight.difference_update(indices)
         self.inner.remove_pending_tests_from_node(
-            view, [view.inner_index[i] for i in indices]
+            view.as_node, [view.inner_index[i] for i in indices]
         )
 
-    def remove_node(self, node: Any) -> str | None:
+    def remove_node(self, node: WorkerController) -> str | None:
         view = self.views.pop(node)
         had_parallel_work = bool(view.in_flight)
         # xdist's scope schedulers no longer know the spare nodes they let go of.
-        crashed_in = self.inner.remove_node(view) if view in self.inner.nodes else None
+        as_node = view.as_node
+        crashed_in = (
+            self.inner.remove_node(as_node) if as_node in self.inner.nodes else None
+        )
         if node is self.serial_node:
             self.serial_node = None
             self.placeholder_sent = False
@@ -276,41 +304,34 @@ class SerialScheduling:
             self.serial_node = view.node
             if view.in_flight:
                 # Its last parallel test runs once something follows it.
-                self._send_placeholder()
+                self._send_placeholder(view)
         elif view.node is not self.serial_node:
             view.node.shutdown()
         self._advance()
 
-    def _send_placeholder(self) -> None:
+    def _send_placeholder(self, view: NodeView) -> None:
         self.placeholder = self.serial_queue[0]
         self.placeholder_sent = True
-        self._send_to_serial_node([self.placeholder])
+        view.send_serial_tests([self.placeholder])
 
-    def _send_serial_tests(self) -> None:
+    def _send_serial_tests(self, view: NodeView) -> None:
         """Open the serial phase (the placeholder's test first) or, on a node where
         it is open, send what was queued since."""
         if not self.placeholder_sent:
-            self._send_placeholder()
+            self._send_placeholder(view)
         queue = self.serial_queue
         if self.placeholder in queue:
             queue = [self.placeholder, *(t for t in queue if t != self.placeholder)]
-        self._send_to_serial_node(queue)
+        view.send_serial_tests(queue)
         self.serial_running += queue
         self.serial_queue = []
 
-    def _send_to_serial_node(self, nodeids: list[str]) -> None:
-        index = {
-            nodeid: i
-            for i, nodeid in enumerate(self.views[self.serial_node].collection)
-        }
-        self.serial_node.send_runtest_some([index[nodeid] for nodeid in nodeids])
-
-    def _worker_nodes(self) -> list[Any]:
+    def _worker_nodes(self) -> list[WorkerController]:
         """Every node, including any the inner scheduler has let go of: xdist's scope
         schedulers drop spare nodes from their own bookkeeping."""
         return list(self.views)
 
-    def _nodes_up(self) -> list[Any]:
+    def _nodes_up(self) -> list[WorkerController]:
         return [node for node in self.views if not upstream.node_shutting_down(node)]
 
     def _parallel_tests_done(self) -> bool:
@@ -342,7 +363,7 @@ class SerialScheduling:
             if self.serial_node is None:
                 return
         if self.serial_queue:
-            self._send_serial_tests()
+            self._send_serial_tests(self.views[self.serial_node])
         if self.phase is Phase.PARALLEL:
             self._enter(Phase.SERIAL)
             self.serial_started_at = time.monotonic()
