@@ -2,11 +2,11 @@
 
 Each worker tells the controller the node ids of its serial tests before it reports
 its collection, over a channel of its own on xdist's connection to the worker (so the
-same for remote workers: nothing assumes a shared filesystem). The controller sends
-the serial tests to one worker once every parallel test on every worker has finished
-(see ``scheduler.py``). The worker skips the placeholder that opens the serial
-phase, and every serial test if the run stopped before it opened. Without xdist, or
-with ``green_light_serial = off``, ``serial`` is an ordinary marker.
+same for remote workers: nothing assumes a shared filesystem). The controller's
+scheduler runs them on one worker once every parallel test on every worker has
+finished, by the placeholder protocol that ``scheduler.py``'s docstring states;
+``SerialWorker`` is the worker's side of it. Without xdist, or with
+``green_light_serial = off``, ``serial`` is an ordinary marker.
 """
 
 from __future__ import annotations
@@ -155,8 +155,8 @@ def _listed(nodeids: list[str], most: int = 5) -> str:
 
 
 class SerialWorker:
-    """Registered in xdist workers: reports the serial tests, and runs them only once
-    the controller has opened the serial phase."""
+    """Registered in xdist workers: reports the serial tests, and is the worker's side
+    of the placeholder protocol (``scheduler.py``'s docstring)."""
 
     def __init__(self, channel: Any) -> None:
         self.channel = channel
@@ -177,8 +177,6 @@ class SerialWorker:
     ) -> bool | None:
         if self.serial_phase_open or item.nodeid not in self.serial:
             return None
-        # Before the serial phase, a serial test here is the placeholder: followed by
-        # itself, the phase opens; followed by the shutdown, the run stopped first.
-        # Either way it is not run (and reported by nobody).
+        # The placeholder: not run (steps 3 and 4 of the protocol).
         self.serial_phase_open = nextitem is item
         return True

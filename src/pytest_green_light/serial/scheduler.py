@@ -4,16 +4,31 @@ The scheduler xdist would use (``--dist load``, ``loadscope``…) gets every tes
 the serial ones, through views of the worker nodes whose item indices skip them. When
 it is done with a node, that node (the first one) is kept for the serial phase instead
 of being shut down; once every parallel test on every worker has finished, the serial
-tests are sent to it, then its shutdown.
+tests are sent to it, then its shutdown. ``Phase`` and ``TRANSITIONS`` say how a run
+goes through that.
 
-The gate is xdist's own pacing: a worker runs a queued test only once it has received
-the one after it (or its shutdown), which it needs for the test's teardown. The serial
-node's last parallel test therefore needs something after it to finish: it is sent the
-first serial test as a *placeholder*, which waits in the worker behind it. The serial
-phase opens with that test sent again: a serial test followed by itself is the
-placeholder, which the worker skips, and only then runs serial tests (``hooks.py``).
-If xdist stops the run first, the placeholder is followed by the shutdown and skipped
-too. No file, no polling: the same on remote workers.
+The placeholder protocol, both sides of it (the worker's is ``SerialWorker`` in
+``hooks.py``). xdist paces its workers: a worker runs a queued test only once it has
+received the one after it, or its shutdown, which it needs for the test's teardown.
+The serial node's last parallel test needs something after it to finish, and that
+something must not run before every other worker is done:
+
+1. The controller sends the serial node the first queued serial test as the
+   *placeholder*: it waits in the worker behind the last parallel test, which runs.
+   (A node kept with no parallel test in flight gets it when the phase opens.)
+2. Once every parallel test has finished, the controller opens the serial phase: it
+   sends the placeholder's test again, the other serial tests after it, then the
+   shutdown.
+3. Until then the worker runs no serial test and reports none; the controller takes
+   the first completion of the placeholder's test on the serial node for the
+   placeholder's. A serial test followed by itself is the placeholder that opens the
+   worker's serial phase: from there on it runs serial tests.
+4. If xdist stops the run first (``Phase.STOPPED``), the placeholder is followed by
+   xdist's shutdown: not run either, and the phase never opens.
+5. The phase opens per worker: a node kept after the serial node crashed is sent a
+   placeholder of its own before any serial test.
+
+No file, no polling: the same on remote workers.
 
 xdist's scheduler protocol is what this implements; nodes are touched through the
 calls schedulers make anyway (``send_runtest_some``, ``send_steal``, ``shutdown``).
@@ -160,8 +175,8 @@ class SerialScheduling:
         self.serial_queue: list[str] = []  # not yet sent to a worker
         self.serial_running: list[str] = []  # sent to the serial node, not completed
         self.serial_node: WorkerController | None = None
-        # The serial node has been sent the placeholder; its completion (the worker
-        # skipped it) is not yet in.
+        # Whether the serial node has had its placeholder (the protocol above), and
+        # the placeholder's test until the placeholder's completion is in.
         self.placeholder_sent = False
         self.placeholder: str | None = None
         self.serial_ran: set[str] = set()  # by node id: a rerun is the same test
@@ -179,7 +194,9 @@ class SerialScheduling:
 
     @property
     def nodes(self) -> list[WorkerController]:
-        return self._worker_nodes()
+        # Every node, including any the inner scheduler has let go of: xdist's scope
+        # schedulers drop spare nodes from their own bookkeeping.
+        return list(self.views)
 
     @property
     def collection_is_completed(self) -> bool:
@@ -226,7 +243,7 @@ class SerialScheduling:
         view = self.views[node]
         nodeid = view.collection[item_index]
         if node is self.serial_node and nodeid == self.placeholder:
-            self.placeholder = None  # skipped by the worker: it comes before its test
+            self.placeholder = None  # the placeholder's, not its test's (step 3)
         elif node is self.serial_node and nodeid in self.serial_running:
             self.serial_running.remove(nodeid)
             self._serial_test_done(nodeid)
@@ -303,7 +320,7 @@ class SerialScheduling:
         ):
             self.serial_node = view.node
             if view.in_flight:
-                # Its last parallel test runs once something follows it.
+                # Its last parallel test runs once something follows it (step 1).
                 self._send_placeholder(view)
         elif view.node is not self.serial_node:
             view.node.shutdown()
@@ -326,11 +343,6 @@ class SerialScheduling:
         self.serial_running += queue
         self.serial_queue = []
 
-    def _worker_nodes(self) -> list[WorkerController]:
-        """Every node, including any the inner scheduler has let go of: xdist's scope
-        schedulers drop spare nodes from their own bookkeeping."""
-        return list(self.views)
-
     def _nodes_up(self) -> list[WorkerController]:
         return [node for node in self.views if not upstream.node_shutting_down(node)]
 
@@ -341,8 +353,7 @@ class SerialScheduling:
 
     def _advance(self) -> None:
         if self.phase is Phase.PARALLEL and self._xdist_stopping():
-            # Serial tests must not start now: the placeholder, followed by the
-            # shutdown xdist sends, is skipped.
+            # Serial tests must not start now (step 4).
             self._enter(Phase.STOPPED)
         if self.phase is not Phase.PARALLEL and self.phase is not Phase.SERIAL:
             return
