@@ -3,8 +3,8 @@
 at the end (SQLite files, PostgreSQL, MySQL and MariaDB databases), and the fixtures on
 it.
 
-- ``hooks.py``: the hooks of a run with a URL, in the controller and in each worker.
-- ``fixtures.py``: what ``green_light_engine`` and ``green_light_session`` hand out.
+- ``run.py``: a run with a URL, hook by hook, in the controller and in each worker.
+- ``fixture_values.py``: what ``green_light_engine`` and ``green_light_session`` hand out.
 - ``template.py``: the run's template, built or reused; ``fingerprint.py`` says what
   it was built from.
 - ``worker_database.py``: one worker's database from creation to drop;
@@ -13,6 +13,6 @@ it.
   the driver said.
 
 The hooks users implement are in ``pytest_green_light/hookspecs.py``. Nothing is
-imported here: everything but ``fixtures.py`` brings in SQLAlchemy, which runs without
+imported here: everything but ``fixture_values.py`` brings in SQLAlchemy, which runs without
 a URL never need.
 """

@@ -8,7 +8,7 @@ tests are sent to it, then its shutdown. ``Phase`` and ``TRANSITIONS`` say how a
 goes through that.
 
 The placeholder protocol, both sides of it (the worker's is ``SerialWorker`` in
-``hooks.py``). xdist paces its workers: a worker runs a queued test only once it has
+``roles.py``). xdist paces its workers: a worker runs a queued test only once it has
 received the one after it, or its shutdown, which it needs for the test's teardown.
 The serial node's last parallel test needs something after it to finish, and that
 something must not run before every other worker is done:

@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from pytest_green_light.collection import Collected
 
 ANCHOR = "_green_light_session_loop"
-"""The session anchor's fixture (``session_anchor.py``)."""
+"""The name of the session anchor's fixture (declared in ``session_anchor.py``)."""
 
 
 def _async_on_the_session_loop(fixturedef: pytest.FixtureDef[Any]) -> bool:
@@ -226,7 +226,7 @@ class PytestAsyncioBridge:
         self.lifecycle.check_sync_code_loop()
 
 
-def configure(config: pytest.Config, lifecycle: WorkerLifecycle) -> None:
+def bridge_pytest_asyncio(config: pytest.Config, lifecycle: WorkerLifecycle) -> None:
     """Hand pytest-asyncio the worker loop (its loop scopes are lined up already), and
     check that its tests and fixtures stay on it."""
     plugin = config.pluginmanager.get_plugin("asyncio")

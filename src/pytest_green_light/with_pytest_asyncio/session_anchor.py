@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import pytest_asyncio
 
+from pytest_green_light.with_pytest_asyncio.loop_policy import ANCHOR
 
-@pytest_asyncio.fixture(scope="session", loop_scope="session")
-async def _green_light_session_loop() -> None:
+
+@pytest_asyncio.fixture(name=ANCHOR, scope="session", loop_scope="session")
+async def session_loop_anchor() -> None:
     return None

@@ -49,7 +49,7 @@ channel.send(holder.to_controller)
 """
 
 
-def configure(config: pytest.Config, *, controller: bool) -> None:
+def register_serial_side(config: pytest.Config, *, controller: bool) -> None:
     """Register the controller's or a worker's side, when serial tests need one
     (``green_light_serial = isolated``)."""
     if controller:

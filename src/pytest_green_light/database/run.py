@@ -290,7 +290,7 @@ def _highest_worker_number(config: pytest.Config) -> int:
     return workers - 1 + (4 * workers if restarts is None else restarts)
 
 
-def configure(
+def start_databases(
     config: pytest.Config, settings: Settings, *, controller: bool
 ) -> WorkerDatabase | None:
     """Check the URL and register the hooks; this worker's database (None in the
