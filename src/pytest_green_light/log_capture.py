@@ -158,6 +158,22 @@ class LogCaptureXdist:
 CAPTURE_KEY = pytest.StashKey[LogCaptureXdist]()
 
 
+def warn_of_foreign_records(node: pytest.Item, capture: LogCaptureXdist) -> None:
+    """After the test: a warning naming the tests whose work logged during it."""
+    owners = capture.leaked_task_owners()
+    if owners:
+        from pytest_green_light.warning import GreenLightWarning
+
+        node.warn(
+            GreenLightWarning(
+                f"{len(capture.foreign_records)} log record(s) emitted during "
+                f"{node.nodeid} came from work started by "
+                f"{', '.join(owners)} (not in caplog_xdist_compatible.records; see "
+                "its foreign_records)."
+            )
+        )
+
+
 @contextlib.contextmanager
 def capturing(item: pytest.Item) -> Iterator[LogCaptureXdist]:
     """The ``caplog_xdist_compatible`` fixture's capture, for the test ``item``."""

@@ -8,9 +8,9 @@ In every process:
 
 - ``green_light_session``: a module holding the ``green_light_session`` fixture,
   declared here with the async fixture decorator of whoever drives async fixtures
-  (what it hands out: ``database/fixtures.py``).
+  (what it hands out: ``database/fixture_values.py``).
 - ``green_light_database``, with a database URL: ``DatabaseHooks``
-  (``database/hooks.py``): report_header, sessionstart (the controller builds or
+  (``database/run.py``): report_header, sessionstart (the controller builds or
   reuses the template, a worker copies it into its database), configure_node (hands
   the template to each worker), sessionfinish, testnodedown, terminal_summary. An xdist worker whose database could not be set up also gets a
   ``FailedSetUp``: runtest_setup.
@@ -24,7 +24,7 @@ nor asyncio):
   worker registers its own once it has said one: sessionfinish, terminal_summary.
 
 - ``green_light_serial``, with ``green_light_serial = isolated``: ``SerialController``
-  (``serial/hooks.py``): configure_node, xdist_make_scheduler, terminal_summary.
+  (``serial/roles.py``): configure_node, xdist_make_scheduler, terminal_summary.
 
 Unless ``--green-light-no-autouse``, in every worker (an xdist worker, or a run
 without ``-n``); in a worker whose code has not imported asyncio (and without
@@ -33,13 +33,14 @@ pytest-asyncio), first ``green_light_standby``: ``Standby``
 sessionfinish; it registers the objects below, and itself no more, once asyncio is
 used:
 
-- ``green_light_lifecycle``: ``WorkerLifecycle`` (``worker_loop/lifecycle.py``):
+- ``green_light_lifecycle``: ``WorkerLifecycle`` (``worker_loop/lifecycle.py``;
+  ``worker_start.py`` registers it and the driver below):
   sessionstart, sessionfinish, collection_modifyitems, runtest_setup,
   runtest_teardown; in loop scope ``session`` it checks the promise for tests and sync
   code (a ``PromiseCheck`` the driver below gives it). The driver's fixture_setup
   says whose each fixture's set-up is (``running_test.own_fixture_setup``).
 - ``green_light_serial``, when the controller runs serial tests: ``SerialWorker``
-  (``serial/hooks.py``): collection_finish, runtest_protocol.
+  (``serial/roles.py``): collection_finish, runtest_protocol.
 - With pytest-asyncio: ``green_light_pytest_asyncio_bridge``: ``PytestAsyncioBridge``
   (``with_pytest_asyncio/loop_policy.py``): pycollect_makeitem,
   collection_modifyitems, sessionstart, sessionfinish, fixture_setup (checks async
@@ -142,9 +143,9 @@ def pytest_configure(config: pytest.Config) -> None:
     controller = is_xdist_controller(config)
     if plugin_settings.db_url is not None:
         # Imported here: it brings in SQLAlchemy, which runs without a URL never need.
-        from pytest_green_light.database import hooks as database_hooks
+        from pytest_green_light.database.run import start_databases
 
-        worker_database = database_hooks.configure(
+        worker_database = start_databases(
             config, plugin_settings, controller=controller
         )
         if worker_database is not None:
@@ -158,9 +159,9 @@ def pytest_configure(config: pytest.Config) -> None:
     if plugin_settings.serial == "isolated" and (
         controller or hasattr(config, "workerinput")
     ):
-        from pytest_green_light.serial import hooks as serial_hooks
+        from pytest_green_light.serial.roles import register_serial_side
 
-        serial_hooks.configure(config, controller=controller)
+        register_serial_side(config, controller=controller)
     if controller:
         from pytest_green_light.missing_greenlet import require_greenlet_installed
         from pytest_green_light.promise_report import PromiseReport
@@ -180,7 +181,7 @@ async def _green_light_session(
     It joins an outer transaction on its connection through savepoints, so its
     ``commit()`` and ``rollback()`` only end a savepoint.
     """
-    from pytest_green_light.database.fixtures import rolled_back_session
+    from pytest_green_light.database.fixture_values import rolled_back_session
 
     async with rolled_back_session(green_light_engine) as session:
         yield session
@@ -207,7 +208,12 @@ def _configure_worker(
     config: pytest.Config, plugin_settings: Settings, with_pytest_asyncio: bool
 ) -> None:
     def start() -> WorkerLifecycle:
-        return _start_worker(config, plugin_settings, with_pytest_asyncio)
+        # Imported here: it brings in asyncio, which the xdist controller never needs.
+        from pytest_green_light.worker_start import start_lifecycle
+
+        lifecycle = start_lifecycle(config, plugin_settings, with_pytest_asyncio)
+        config.stash[LIFECYCLE_KEY] = lifecycle
+        return lifecycle
 
     if with_pytest_asyncio or "asyncio" in sys.modules:
         start()
@@ -218,36 +224,6 @@ def _configure_worker(
     standby = Standby(config, start)
     config.stash[STANDBY_KEY] = standby
     config.pluginmanager.register(standby, "green_light_standby")
-
-
-def _start_worker(
-    config: pytest.Config, plugin_settings: Settings, with_pytest_asyncio: bool
-) -> WorkerLifecycle:
-    # Imported here: they bring in asyncio, which the xdist controller never needs.
-    from pytest_green_light.promise import PromiseCheck
-    from pytest_green_light.sync_io.greenlet_bridge import SyncIO, TestCode
-    from pytest_green_light.worker_loop.lifecycle import WorkerLifecycle
-
-    sync_io = SyncIO(plugin_settings.sync_io, TestCode(config.getini("python_files")))
-    worker_lifecycle = WorkerLifecycle(
-        plugin_settings, sync_io, worker_id=worker_id(config)
-    )
-    config.stash[LIFECYCLE_KEY] = worker_lifecycle
-    config.pluginmanager.register(worker_lifecycle, "green_light_lifecycle")
-    if with_pytest_asyncio:
-        from pytest_green_light.with_pytest_asyncio import loop_policy
-
-        loop_policy.configure(config, worker_lifecycle)
-    else:
-        from pytest_green_light.async_runner import GreenLightRunner
-
-        runner = GreenLightRunner(worker_lifecycle, config.pluginmanager)
-        config.pluginmanager.register(runner, "green_light_runner")
-        if plugin_settings.loop_scope == "session":
-            worker_lifecycle.promise = PromiseCheck(
-                config.pluginmanager, ("Python", None), None
-            )
-    return worker_lifecycle
 
 
 def _lifecycle(config: pytest.Config) -> WorkerLifecycle | None:
@@ -287,26 +263,11 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
         f"loop scope {plugin_settings.loop_scope} ({sources['loop_scope']}), "
         f"sync IO {plugin_settings.sync_io} ({sources['sync_io']}), "
         f"async tests driven by {loop_scopes.describe_driver(config)}"
-        + _anyio_tests(config)
+        + loop_scopes.describe_anyio_tests(config)
     ]
     if _has_pytest_asyncio(config):
         lines.append(loop_scopes.describe_lined_up_loop_scopes(config))
     return lines
-
-
-def _anyio_tests(config: pytest.Config) -> str:
-    """Who runs anyio's tests, for the header, when anyio's plugin is loaded."""
-    if not config.pluginmanager.has_plugin("anyio"):
-        return ""
-    if _has_pytest_asyncio(config):
-        from pytest_green_light.with_pytest_asyncio.installed import asyncio_mode
-
-        if asyncio_mode(config) == "auto":
-            # Its auto mode takes every coroutine test, anyio's too, before anyio does.
-            return "; anyio tests: by pytest-asyncio (auto mode)"
-    # anyio's runner closes its loop, cancelling every task on it, after each test:
-    # it cannot be given the worker loop (docs/loop-scope.md#anyio).
-    return "; anyio tests: their own loops"
 
 
 # trylast: the collection step sees the items as every other plugin left them.
@@ -348,20 +309,10 @@ def caplog_xdist_compatible(
     in ``foreign_records``, and a warning names those tests.
     """
     from pytest_green_light import log_capture
-    from pytest_green_light.warning import GreenLightWarning
 
     with log_capture.capturing(request.node) as capture:
         yield capture
-    owners = capture.leaked_task_owners()
-    if owners:
-        request.node.warn(
-            GreenLightWarning(
-                f"{len(capture.foreign_records)} log record(s) emitted during "
-                f"{request.node.nodeid} came from work started by "
-                f"{', '.join(owners)} (not in caplog_xdist_compatible.records; see "
-                "its foreign_records)."
-            )
-        )
+    log_capture.warn_of_foreign_records(request.node, capture)
 
 
 @pytest.fixture(scope="session")
@@ -420,7 +371,7 @@ def green_light_db_url(request: pytest.FixtureRequest) -> str:
 @pytest.fixture(scope="session")
 def green_light_engine(request: pytest.FixtureRequest) -> Generator[AsyncEngine]:
     """An ``AsyncEngine`` on this worker's database, disposed at the end of the session."""
-    from pytest_green_light.database.fixtures import worker_engine
+    from pytest_green_light.database.fixture_values import worker_engine
 
     plugin_settings = request.config.stash[settings.SETTINGS_KEY]
     # Pooled only when every test runs on the one worker loop the plugin keeps.

@@ -22,14 +22,12 @@ SYNC_IO_MODES: tuple[SyncIOMode, ...] = ("test", "all", "off")
 SERIAL_MODES: tuple[SerialMode, ...] = ("isolated", "off")
 
 
-# Plain classes with slots, not NamedTuples or frozen dataclasses: every pytest process
-# imports this module, and those cost 60 us (a NamedTuple) to 2 ms (the dataclasses) of
-# its import.
+# Slotted classes, not NamedTuples (60 us each) or frozen dataclasses (2 ms): every
+# pytest process imports this module.
 class Settings:
     """Everything the plugin reads from the command line and ini file, validated.
 
-    Read-only. Where each value came from (``sources``) is worked out when asked: only
-    the report header and error messages ask.
+    Read-only. Where each value came from (``sources``) is worked out when asked.
     """
 
     __slots__ = (

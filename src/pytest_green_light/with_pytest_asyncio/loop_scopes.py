@@ -123,6 +123,18 @@ def describe_driver(config: pytest.Config) -> str:
     return f"pytest-asyncio {pytest_asyncio_release()} ({asyncio_mode(config)} mode)"
 
 
+def describe_anyio_tests(config: pytest.Config) -> str:
+    """Who runs anyio's tests, for the header, when anyio's plugin is loaded."""
+    if not config.pluginmanager.has_plugin("anyio"):
+        return ""
+    if has_pytest_asyncio(config) and asyncio_mode(config) == "auto":
+        # Its auto mode takes every coroutine test, anyio's too, before anyio does.
+        return "; anyio tests: by pytest-asyncio (auto mode)"
+    # anyio's runner closes its loop, cancelling every task on it, after each test:
+    # it cannot be given the worker loop (docs/loop-scope.md#anyio).
+    return "; anyio tests: their own loops"
+
+
 def describe_lined_up_loop_scopes(config: pytest.Config) -> str:
     """What ``line_up_loop_scopes`` did to pytest-asyncio's defaults, and why, in the
     words of the report header (pytest-asyncio's own line shows the values it got)."""
