@@ -61,8 +61,8 @@ fixture is set up (its work belongs to no one test)."""
 def own_fixture_setup(scope: str) -> contextvars.Token[RunningTest | None] | None:
     """Called as a fixture of ``scope`` starts its set-up: a wider-scoped fixture set up
     inside a test is not that test's, so the tasks it starts (and what they log) belong
-    to the fixture, whichever test came first. Returns the token to ``reset`` the running test
-    with once the set-up is over (None: nothing to reset)."""
+    to the fixture, whichever test came first. Returns the token to ``reset`` the
+    running test with once the set-up is over (None: nothing to reset)."""
     if scope == "function":
         return None
     return current_test.set(None)
