@@ -29,28 +29,28 @@ nor asyncio):
 Unless ``--green-light-no-autouse``, in every worker (an xdist worker, or a run
 without ``-n``); in a worker whose code has not imported asyncio (and without
 pytest-asyncio), first ``green_light_standby``: ``Standby``
-(``standby.py``): sessionstart, collection_modifyitems, runtest_setup,
-sessionfinish; it registers the objects below, and itself no more, once asyncio is
+(``standby.py``): sessionstart, runtest_setup, sessionfinish (and the collection
+step's findings); it registers the objects below, and itself no more, once asyncio is
 used:
 
 - ``green_light_lifecycle``: ``WorkerLifecycle`` (``worker_loop/lifecycle.py``;
   ``worker_start.py`` registers it and the driver below):
-  sessionstart, sessionfinish, collection_modifyitems, runtest_setup,
-  runtest_teardown; in loop scope ``session`` it checks the promise for tests and sync
+  sessionstart, sessionfinish, runtest_setup, runtest_teardown (and the collection
+  step's findings, which it hands on to the driver); in loop scope ``session`` it checks the promise for tests and sync
   code (a ``PromiseCheck`` the driver below gives it). The driver's fixture_setup
   says whose each fixture's set-up is (``running_test.own_fixture_setup``).
 - ``green_light_serial``, when the controller runs serial tests: ``SerialWorker``
   (``serial/roles.py``): collection_finish, runtest_protocol.
 - With pytest-asyncio: ``green_light_pytest_asyncio_bridge``: ``PytestAsyncioBridge``
-  (``with_pytest_asyncio/loop_policy.py``): pycollect_makeitem,
-  collection_modifyitems, sessionstart, sessionfinish, fixture_setup (checks async
-  fixtures), fixture_post_finalizer; with loop scope ``session`` also the module
-  ``with_pytest_asyncio/session_anchor.py`` (its fixture), and until the worker's
-  first test has it, ``green_light_session_anchor_placement``: ``AnchorPlacement``
-  (same module): runtest_setup.
+  (``with_pytest_asyncio/loop_policy.py``): sessionstart, sessionfinish,
+  fixture_setup (checks async fixtures), fixture_post_finalizer; with loop scope
+  ``session`` also the module ``with_pytest_asyncio/session_anchor.py`` (its fixture),
+  until the worker's first test has it ``green_light_session_anchor_placement``:
+  ``AnchorPlacement`` (same module): runtest_setup, and before pytest-asyncio 1.0
+  ``green_light_event_loop_fixtures``: ``EventLoopFixtures`` (same module):
+  pycollect_makeitem.
 - Without pytest-asyncio: ``green_light_runner``: ``GreenLightRunner``
-  (``async_runner.py``): fixture_setup, collection_modifyitems; once a coroutine test
-  it runs is collected, ``green_light_coroutine_tests``: ``CoroutineTests`` (same
+  (``async_runner.py``): fixture_setup; once a coroutine test it runs is collected, ``green_light_coroutine_tests``: ``CoroutineTests`` (same
   module): pyfunc_call.
 - Once a test uses ``caplog_xdist_compatible``: ``green_light_log_phases``:
   ``PhaseTracker`` (``log_capture.py``): runtest_call, runtest_teardown.
